@@ -1,0 +1,232 @@
+"""The four-tier spatial model: areas of five levels, departments, assignments, calendar."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.postgres.indexes import GistIndex
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .querysets import AreaQuerySet, AssignmentQuerySet
+
+
+class AreaLevel(models.IntegerChoices):
+    CITY = 1, _("city")
+    DISTRICT = 2, _("district")
+    STREET = 3, _("street")
+    COMMUNITY = 4, _("community")
+    GRID = 5, _("grid cell")
+
+
+def _today():
+    return timezone.localdate()
+
+
+class Area(models.Model):
+    """One area of any level. A row is one version: a changed boundary retires the old row
+    (valid_to set) and a new row with the same code becomes current, so cases that point at
+    the old row keep the boundary they were reported in."""
+
+    code = models.CharField(_("code"), max_length=15)
+    name = models.CharField(_("name"), max_length=100)
+    level = models.PositiveSmallIntegerField(_("level"), choices=AreaLevel.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent area"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    boundary = models.MultiPolygonField(_("boundary"), srid=4326, null=True, blank=True)
+    valid_from = models.DateField(_("valid from"), default=_today)
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AreaQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("area")
+        verbose_name_plural = _("areas")
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["code"], condition=Q(valid_to__isnull=True), name="area_current_code_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=models.F("valid_from")),
+                name="area_validity_ordered",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(level=AreaLevel.CITY, code__regex=r"^[0-9]{4}$", parent__isnull=True)
+                    | Q(level=AreaLevel.DISTRICT, code__regex=r"^[0-9]{6}$")
+                    | Q(level=AreaLevel.STREET, code__regex=r"^[0-9]{9}$")
+                    | Q(level=AreaLevel.COMMUNITY, code__regex=r"^[0-9]{12}$")
+                    | Q(level=AreaLevel.GRID, code__regex=r"^[0-9]{14,15}$")
+                ),
+                name="area_code_matches_level",
+            ),
+        ]
+        indexes = [
+            # Subtree queries are code-prefix queries: LIKE 'prefix%' needs pattern ops.
+            models.Index(
+                fields=["code"], name="area_code_prefix", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(fields=["level", "code"], name="area_level_code"),
+            # Locate looks only at current grid cells.
+            GistIndex(
+                fields=["boundary"],
+                name="area_current_cell_boundary",
+                condition=Q(level=AreaLevel.GRID, valid_to__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.valid_to is None
+
+
+class DepartmentKind(models.Model):
+    """A kind of functional department (城管, 住建, 民政 …): data, so each city keeps its own list."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+
+    class Meta:
+        verbose_name = _("department kind")
+        verbose_name_plural = _("department kinds")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Department(models.Model):
+    """A functional department sitting on one area of some tier (e.g. 渝水区城管局)."""
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.ForeignKey(DepartmentKind, verbose_name=_("kind"), on_delete=models.PROTECT)
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="departments"
+    )
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["area__code", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["area", "name"], name="department_name_per_area")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    COMMUNITY_STAFF = "community_staff", _("community staff")
+    GRID_INSPECTOR = "grid_inspector", _("grid inspector")
+    STREET_OFFICER = "street_officer", _("street officer")
+    DISTRICT_OFFICER = "district_officer", _("district officer")
+    DEPARTMENT_HANDLER = "department_handler", _("department handler")
+    CITY_MANAGER = "city_manager", _("city manager")
+
+
+class Assignment(models.Model):
+    """A user works in a role for an area (and, for handlers, a department on that area).
+    The user's scope is the union of the subtrees of their active assignments."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="assignments",
+    )
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="assignments"
+    )
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assignments",
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AssignmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("assignment")
+        verbose_name_plural = _("assignments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "area", "role", "department"],
+                name="assignment_unique",
+                nulls_distinct=False,
+            ),
+            models.CheckConstraint(
+                condition=Q(role="department_handler", department__isnull=False)
+                | (~Q(role="department_handler") & Q(department__isnull=True)),
+                name="assignment_department_iff_handler",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.area}"
+
+
+class CalendarSource(models.TextChoices):
+    PACKAGE = "package", _("official schedule (chinesecalendar)")
+    WEEKDAY = "weekday", _("weekday rule, schedule not yet published")
+    ADMIN = "admin", _("corrected by an administrator")
+
+
+class CalendarDay(models.Model):
+    """One date of the working calendar. Public holidays and make-up working weekends (调休)
+    come from the official schedule; an administrator may correct any day."""
+
+    date = models.DateField(_("date"), primary_key=True)
+    is_workday = models.BooleanField(_("working day"))
+    name = models.CharField(_("name"), max_length=60, blank=True)
+    source = models.CharField(
+        _("source"), max_length=10, choices=CalendarSource.choices, default=CalendarSource.ADMIN
+    )
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {'workday' if self.is_workday else 'rest day'}"
+
+
+class WorkingPeriod(models.Model):
+    """Office hours of a working day (e.g. 09:00–12:00 and 13:30–17:30), for deadlines in
+    working hours."""
+
+    start = models.TimeField(_("start"))
+    end = models.TimeField(_("end"))
+
+    class Meta:
+        verbose_name = _("working period")
+        verbose_name_plural = _("working periods")
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="period_ordered")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start:%H:%M}–{self.end:%H:%M}"
