@@ -3,6 +3,8 @@ from rest_framework.test import APIClient
 
 from tests.factories import SquareCity, UserFactory
 
+pytest_plugins = ["tests.fixtures.city", "tests.fixtures.browser", "tests.fixtures.calendar"]
+
 
 @pytest.fixture
 def square_city(db) -> SquareCity:

@@ -1,4 +1,4 @@
-from django.urls import path  # noqa: F401
+from . import areas, locate
 
 app_name = "grid-api"
-urlpatterns: list = []
+urlpatterns = [*locate.urlpatterns, *areas.urlpatterns]
