@@ -1,8 +1,9 @@
 from django.urls import path
 
-from . import views
+from . import api, views
 
 app_name = "maps"
 urlpatterns = [
     path("", views.home, name="home"),
+    *api.urlpatterns,
 ]
