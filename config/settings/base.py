@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 SHARED_DIR = BASE_DIR.parent / "shared"
@@ -163,7 +164,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Keeps this year and next in the working calendar; in CELERY_TIMEZONE (local time).
+    "grid.calendar_extend": {
+        "task": "grid.tasks.calendar_extend",
+        "schedule": crontab(minute=30, hour=2, day_of_month=1),
+    },
+}
 
 LOGGING = {
     "version": 1,
