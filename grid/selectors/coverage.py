@@ -2,10 +2,11 @@
 parent, no overlap between siblings, no gap, and an inspector on every grid cell.
 
 Everything is measured in PostGIS on geography (ST_Area(geom::geography)), so areas are square
-metres on the ellipsoid, never square degrees. Each kind of finding is one set-based query over
-all the parents checked, grouped per parent, with a bounding-box (&&) prefilter between
-siblings; raw SQL because the ORM cannot express the per-parent union and the lateral
-measurements.
+metres on the ellipsoid, never square degrees. One set-based query unions the children of every
+parent checked and measures gap, overhang and overlap per parent; the children of the few
+parents it flags are then examined one by one (outside) and pairwise with a bounding-box (&&)
+prefilter (overlaps). Raw SQL because the ORM cannot express the per-parent union and the
+lateral measurements.
 """
 
 from __future__ import annotations
@@ -97,6 +98,46 @@ def _point(x: float | None, y: float | None) -> Point:
     return None if x is None or y is None else (round(x, 7), round(y, 7))
 
 
+# One pass per parent: the union of its children gives the gap (parent minus union), whether
+# any child sticks out (union minus parent) and whether any two overlap (the children's areas
+# add up to more than their union). Only the parents flagged here are then searched child by
+# child, so the pairwise sibling test runs where an overlap is known to exist.
+_SUMMARY_SQL = """
+WITH covered AS (
+    SELECT child.parent_id, ST_Union(child.boundary) AS geom,
+           sum(ST_Area(child.boundary::geography)) AS children_m2
+    FROM {area} child
+    WHERE child.parent_id = ANY(%(parent_ids)s) AND child.valid_to IS NULL
+      AND child.boundary IS NOT NULL
+    GROUP BY child.parent_id
+), measured AS (
+    SELECT parent.id, parent.code, parent.boundary,
+           ST_Area(parent.boundary::geography) AS parent_m2,
+           covered.children_m2 - ST_Area(covered.geom::geography) AS overlap_m2,
+           CASE WHEN parent.boundary IS NULL OR covered.geom IS NULL
+                     OR ST_CoveredBy(covered.geom, parent.boundary) THEN 0
+                ELSE ST_Area(ST_Difference(covered.geom, parent.boundary)::geography)
+           END AS outside_m2,
+           CASE WHEN covered.geom IS NULL THEN parent.boundary
+                ELSE ST_Difference(parent.boundary, covered.geom) END AS gap
+    FROM {area} parent
+    LEFT JOIN covered ON covered.parent_id = parent.id
+    WHERE parent.id = ANY(%(parent_ids)s)
+), gaps AS (
+    SELECT id, code, parent_m2, overlap_m2, outside_m2, gap,
+           coalesce(ST_Area(gap::geography), 0) AS gap_m2
+    FROM measured
+)
+SELECT id, code, parent_m2, gap_m2, coalesce(overlap_m2, 0), outside_m2,
+       ST_X(spot), ST_Y(spot)
+FROM gaps
+CROSS JOIN LATERAL (
+    SELECT CASE WHEN gap_m2 > %(tolerance)s THEN ST_PointOnSurface(gap) END AS spot
+) located
+WHERE gap_m2 > %(tolerance)s OR overlap_m2 > %(tolerance)s OR outside_m2 > %(tolerance)s
+ORDER BY code
+"""
+
 _OUTSIDE_SQL = """
 WITH strays AS (
     SELECT parent.code AS parent_code, child.code,
@@ -115,8 +156,8 @@ WHERE m2 > %(tolerance)s
 ORDER BY parent_code, code
 """
 
-# ST_Relate '2********': the interiors share an area, so siblings that only touch along an
-# edge (the normal case) are never intersected at all.
+# && is the bounding-box prefilter; ST_Relate '2********' (the interiors share an area) then
+# drops siblings that only touch along an edge before anything is intersected.
 _OVERLAP_SQL = """
 WITH pairs AS (
     SELECT one.parent_id, one.code, other.code AS other_code,
@@ -139,29 +180,6 @@ WHERE measured.m2 > %(tolerance)s
 ORDER BY parent.code, measured.code, measured.other_code
 """
 
-_GAP_SQL = """
-WITH covered AS (
-    SELECT child.parent_id, ST_Union(child.boundary) AS geom
-    FROM {area} child
-    WHERE child.parent_id = ANY(%(parent_ids)s) AND child.valid_to IS NULL
-      AND child.boundary IS NOT NULL
-    GROUP BY child.parent_id
-), gaps AS (
-    SELECT parent.code, ST_Area(parent.boundary::geography) AS parent_m2,
-           CASE WHEN covered.geom IS NULL THEN parent.boundary
-                ELSE ST_Difference(parent.boundary, covered.geom) END AS geom
-    FROM {area} parent
-    LEFT JOIN covered ON covered.parent_id = parent.id
-    WHERE parent.id = ANY(%(parent_ids)s) AND parent.boundary IS NOT NULL
-), measured AS (
-    SELECT code, parent_m2, geom, ST_Area(geom::geography) AS m2 FROM gaps
-)
-SELECT code, m2, parent_m2, ST_X(spot), ST_Y(spot)
-FROM measured CROSS JOIN LATERAL (SELECT ST_PointOnSurface(geom) AS spot) located
-WHERE m2 > %(tolerance)s
-ORDER BY code
-"""
-
 
 def coverage_findings(*, parent_ids: Sequence[int], tolerance_m2: float = 1.0) -> GeometryFindings:
     """Children outside, sibling overlaps and gaps under each of the (current) parents given.
@@ -173,29 +191,38 @@ def coverage_findings(*, parent_ids: Sequence[int], tolerance_m2: float = 1.0) -
     ids = list(parent_ids)
     if not ids:
         return findings
-    params = {"parent_ids": ids, "tolerance": tolerance_m2}
     table = Area._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(_OUTSIDE_SQL.format(area=table), params)
-        findings.outside = [
-            ChildOutside(parent_code, code, float(m2), _point(x, y))
-            for parent_code, code, m2, x, y in cursor.fetchall()
-        ]
-        cursor.execute(_OVERLAP_SQL.format(area=table), params)
-        findings.overlaps = [
-            SiblingOverlap(parent_code, code, other_code, float(m2), _point(x, y))
-            for parent_code, code, other_code, m2, x, y in cursor.fetchall()
-        ]
-        cursor.execute(_GAP_SQL.format(area=table), params)
-        findings.gaps = [
-            CoverageGap(
-                parent_code,
-                float(m2),
-                float(m2) / float(parent_m2) * 100 if parent_m2 else 100.0,
-                _point(x, y),
+        cursor.execute(
+            _SUMMARY_SQL.format(area=table), {"parent_ids": ids, "tolerance": tolerance_m2}
+        )
+        stray_parents, overlapping_parents = [], []
+        for parent_id, code, parent_m2, gap_m2, overlap_m2, outside_m2, x, y in cursor.fetchall():
+            if gap_m2 > tolerance_m2:
+                percent = gap_m2 / parent_m2 * 100 if parent_m2 else 100.0
+                findings.gaps.append(CoverageGap(code, gap_m2, percent, _point(x, y)))
+            if outside_m2 > tolerance_m2:
+                stray_parents.append(parent_id)
+            if overlap_m2 > tolerance_m2:
+                overlapping_parents.append(parent_id)
+        if stray_parents:
+            cursor.execute(
+                _OUTSIDE_SQL.format(area=table),
+                {"parent_ids": stray_parents, "tolerance": tolerance_m2},
             )
-            for parent_code, m2, parent_m2, x, y in cursor.fetchall()
-        ]
+            findings.outside = [
+                ChildOutside(parent_code, code, m2, _point(x, y))
+                for parent_code, code, m2, x, y in cursor.fetchall()
+            ]
+        if overlapping_parents:
+            cursor.execute(
+                _OVERLAP_SQL.format(area=table),
+                {"parent_ids": overlapping_parents, "tolerance": tolerance_m2},
+            )
+            findings.overlaps = [
+                SiblingOverlap(parent_code, code, other_code, m2, _point(x, y))
+                for parent_code, code, other_code, m2, x, y in cursor.fetchall()
+            ]
     return findings
 
 

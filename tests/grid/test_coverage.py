@@ -157,6 +157,18 @@ def test_a_parent_without_children_is_a_full_gap(square_city):
     )
 
 
+def test_overlaps_are_found_under_a_parent_without_boundary(square_city):
+    Area.objects.filter(code="360521001").update(boundary=None)
+    Area.objects.filter(code="360521001001").update(
+        boundary=box(X0 + 4 * STEP, Y0, X0 + 6 * STEP + GROW, Y0 + 2 * STEP)
+    )
+    report = area_coverage(area=square_city.streets["360521001"])
+    assert [(o.code, o.other_code) for o in report.overlaps] == [("360521001001", "360521001002")]
+    expected = box_area_m2(X0 + 6 * STEP, Y0, X0 + 6 * STEP + GROW, Y0 + 2 * STEP)
+    assert report.overlaps[0].overlap_m2 == pytest.approx(expected, rel=REL)
+    assert report.gaps == report.outside == []
+
+
 def test_command_prints_a_table_and_fails_on_problems(faulty_city, capsys):
     with translation.override("en"), pytest.raises(CommandError, match="1 gaps"):
         call_command("coverage_check", "3605", "--recursive")
