@@ -17,6 +17,7 @@ from pathlib import Path
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ..boundaries import (
     LONLAT_SRIDS,
@@ -109,7 +110,6 @@ class _Staging:
 class _Checked:
     """A feature after the attribute checks: the values the row will get, if all is well."""
 
-    feature: BoundaryFeature
     level: int | None
     parent_code: str | None
     problems: list[str]
@@ -129,7 +129,7 @@ def _check_attributes(feature: BoundaryFeature, *, scope: Scope, mapping: FieldM
         if level is None:
             lengths = sorted({n for options in CODE_LENGTHS.values() for n in options})
             problems.append(
-                _("code “%(code)s” has %(got)d digits, which is no level's length (%(lengths)s)")
+                _("code “%(code)s” has %(got)d characters; codes have %(lengths)s digits")
                 % {"code": code, "got": len(code), "lengths": ", ".join(map(str, lengths))}
             )
     else:
@@ -166,7 +166,7 @@ def _check_attributes(feature: BoundaryFeature, *, scope: Scope, mapping: FieldM
         )
     elif len(feature.name) > NAME_MAX_LENGTH:
         problems.append(_("the name is longer than %(max)d characters") % {"max": NAME_MAX_LENGTH})
-    return _Checked(feature=feature, level=level, parent_code=parent_code, problems=problems)
+    return _Checked(level=level, parent_code=parent_code, problems=problems)
 
 
 def _read_features(
@@ -209,8 +209,7 @@ def _check_geometries(cursor, staging: _Staging, *, epsg: int | None, report: Im
     table = staging.name
     source_srid = epsg or WGS84
     cursor.execute(
-        f"UPDATE {table} SET src = ST_Force2D(ST_GeomFromWKB(wkb, %s)), wkb = NULL "
-        f"WHERE wkb IS NOT NULL",
+        f"UPDATE {table} SET src = ST_GeomFromWKB(wkb, %s), wkb = NULL WHERE wkb IS NOT NULL",
         [source_srid],
     )
     cursor.execute(f"CREATE INDEX ON {table} (code)")
@@ -594,9 +593,14 @@ def area_import(
             )
         if report.errors:
             report.errors.sort(key=lambda problem: (problem.index or 0, problem.code))
+            count = len(report.errors)
             raise InvalidInput(
-                _("the boundary file has %(count)d problems; nothing was imported")
-                % {"count": len(report.errors)},
+                ngettext(
+                    "the boundary file has %(count)d problem; nothing was imported",
+                    "the boundary file has %(count)d problems; nothing was imported",
+                    count,
+                )
+                % {"count": count},
                 details=_problems_as_details(report.errors),
             )
 
@@ -606,12 +610,16 @@ def area_import(
         findings = coverage_findings(parent_ids=parent_ids, tolerance_m2=tolerance_m2)
         report.warnings = _coverage_warnings(findings, index_of)
         if strict and report.warnings:
+            count = len(report.warnings)
             raise InvalidInput(
-                _(
+                ngettext(
+                    "the coverage check found %(count)d problem and the import is strict; "
+                    "nothing was imported",
                     "the coverage check found %(count)d problems and the import is strict; "
-                    "nothing was imported"
+                    "nothing was imported",
+                    count,
                 )
-                % {"count": len(report.warnings)},
+                % {"count": count},
                 details=_problems_as_details(report.warnings),
             )
         staging.drop()

@@ -192,6 +192,32 @@ def test_one_level_for_the_whole_file(tmp_path, square_city):
     assert "outside its parent “360502001001”" in report.warnings[0].reason
 
 
+def test_numeric_codes_levels_and_heights_are_read_as_meant(tmp_path, square_city):
+    cell = box_geometry(X0, Y0 - STEP, X0 + STEP, Y0)
+    with_heights = {
+        "type": "Polygon",
+        "coordinates": [[[x, y, 42.0] for x, y in cell["coordinates"][0]]],
+    }
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"code": 360502001003, "name": "数字", "level": 4.0},
+            "geometry": cell,
+        },
+        {
+            "type": "Feature",
+            "properties": {"code": 360502001003001, "name": "有高程", "level": 5},
+            "geometry": with_heights,
+        },
+    ]
+    report = area_import(path=write_geojson(tmp_path / "numbers.geojson", features))
+    assert report.created == 2
+    community = Area.objects.get(code="360502001003")
+    assert community.level == AreaLevel.COMMUNITY
+    grid_cell = Area.objects.get(code="360502001003001")
+    assert grid_cell.parent == community and not grid_cell.boundary.hasz
+
+
 @pytest.mark.parametrize(
     ("value", "level"),
     [
@@ -248,7 +274,7 @@ def test_every_bad_feature_is_listed_with_index_code_and_reason(tmp_path, square
         (2, "360502003", "Self-intersection"),
         (3, "360502004", "empty"),
         (4, "360502005", "POINT; only Polygon and MultiPolygon"),
-        (5, "36050200", "8 digits"),
+        (5, "36050200", "has 8 characters; codes have 4, 6, 9, 12, 14, 15 digits"),
         (6, "360502006001", "does not begin with its parent's code “360521001”"),
         (7, "360502009001", "parent area “360502009” is neither in the file nor a current area"),
         (8, "360502007", "appears 2 times in the file (features 8, 9)"),
