@@ -140,6 +140,7 @@ class CityDivisions:
     code: str
     name: str
     province_code: str
+    province_rank: int  # position among the province's cities, in code order, from 0
     districts: tuple[DistrictDivision, ...]
 
     @property
@@ -167,16 +168,17 @@ def city_divisions(*, city_code: str, divisions_dir: Path | None = None) -> City
             details={"city_code": city_code},
         )
     directory = Path(divisions_dir or settings.WANGGE_DIVISIONS_DIR)
-    city_row = next(
-        (row for row in _division_rows(directory, "cities.csv") if row["code"] == city_code),
-        None,
-    )
+    cities = sorted(_division_rows(directory, "cities.csv"), key=lambda row: row["code"])
+    city_row = next((row for row in cities if row["code"] == city_code), None)
     if city_row is None:
         raise InvalidInput(
             _("there is no city with code %(code)s in the division codes") % {"code": city_code},
             details={"city_code": city_code},
         )
     province_code = city_row["provinceCode"]
+    province_rank = [row["code"] for row in cities if row["provinceCode"] == province_code].index(
+        city_code
+    )
     name = city_row["name"]
     if name == "市辖区":
         name = next(
@@ -205,18 +207,23 @@ def city_divisions(*, city_code: str, divisions_dir: Path | None = None) -> City
             details={"city_code": city_code},
         )
     return CityDivisions(
-        code=city_code, name=name, province_code=province_code, districts=districts
+        code=city_code,
+        name=name,
+        province_code=province_code,
+        province_rank=province_rank,
+        districts=districts,
     )
 
 
-def default_center(*, city_code: str, province_code: str) -> tuple[float, float]:
+def default_center(*, city_code: str, province_code: str, rank: int) -> tuple[float, float]:
     """Where a generated city is placed when no centre is given: its real centre when known,
-    otherwise a point on a sunflower spiral around its province's capital (city 01 on the
-    capital itself), so that the cities of one province keep apart."""
+    otherwise a point on a sunflower spiral around its province's capital, by the city's
+    `rank` among the province's cities (the first on the capital itself), so that the cities
+    of one province keep apart."""
     if city_code in KNOWN_CENTERS:
         return KNOWN_CENTERS[city_code]
     lon, lat = PROVINCE_CAPITALS.get(province_code, KNOWN_CENTERS["3605"])
-    index = int(city_code[2:]) - 1
+    index = rank
     if index <= 0:
         return (lon, lat)
     angle = index * math.pi * (3 - math.sqrt(5))
@@ -257,11 +264,6 @@ class CityPlan:
         for area in self.areas:
             counts[area.level] += 1
         return counts
-
-    @property
-    def metres_per_degree(self) -> tuple[float, float]:
-        """Metres per degree of longitude and of latitude in the city's local plane."""
-        return local_metres_per_degree(self.center[1])
 
 
 @dataclass(frozen=True)
@@ -711,8 +713,12 @@ def _split(
         seeds = np.empty(len(all_weights), dtype=np.int64)
         order = np.lexsort((mesh.hilbert, parent_of))
         bounds = np.searchsorted(parent_of[order], np.arange(parents + 1))
-        with_centre = [p for p in range(parents) if central[p].any() and not central[p].all()]
-        hops = graph.hops(sources=[int(centres[p]) for p in with_centre]) if with_centre else None
+        with_centre = {p for p in range(parents) if central[p].any() and not central[p].all()}
+        hops = (
+            graph.hops(sources=[int(centres[p]) for p in sorted(with_centre)])
+            if with_centre
+            else None
+        )
         in_core = np.zeros(len(mesh), dtype=bool)
         start = 0
         for p in range(parents):
@@ -750,7 +756,7 @@ def _split(
 _NEIGHBOURHOOD_FIRST = (
     "东西南北新长和光胜红建团文育明阳桂白爱城沿湖天锦丽春百金学银凤紫玉幸康永安清翠荷恒滨仙秀龙瑞"
 )
-_NEIGHBOURHOOD_SECOND = "华门城园湖江山苑桥塘岭林岸兴平宁丰泰景乐福盛源溪坊府庭苑洲"
+_NEIGHBOURHOOD_SECOND = "华门城园湖江山苑桥塘岭林岸兴平宁丰泰景乐福盛源溪坊府庭洲"
 _SURNAMES = (
     "王李张刘陈杨黄赵吴周徐孙胡朱高林何郭罗梁宋谢唐许邓冯韩曹曾彭萧蔡潘田董袁于余叶蒋杜苏魏程吕"
     "丁沈任姚卢傅钟姜崔谭廖范汪陆金石戴贾韦夏邱方侯邹熊孟秦白江严黎易敖饶聂简甘"
@@ -768,6 +774,7 @@ def _name_pools(rng: np.random.Generator) -> tuple[list[str], list[str]]:
     ]
     villages = [f"{s}{e}" for s in _SURNAMES for e in _SURNAME_ENDINGS]
     villages += [f"{a}{b}村" for a in _LANDSCAPE_FIRST for b in _LANDSCAPE_SECOND if a != b]
+    neighbourhoods, villages = list(dict.fromkeys(neighbourhoods)), list(dict.fromkeys(villages))
     return (
         [neighbourhoods[i] for i in rng.permutation(len(neighbourhoods))],
         [villages[i] for i in rng.permutation(len(villages))],
@@ -867,7 +874,12 @@ def city_plan(
     spec = _scale(scale)
     divisions = city_divisions(city_code=city_code)
     center = _check_center(
-        center or default_center(city_code=city_code, province_code=divisions.province_code)
+        center
+        or default_center(
+            city_code=city_code,
+            province_code=divisions.province_code,
+            rank=divisions.province_rank,
+        )
     )
     rng = np.random.default_rng([int(seed), int(city_code)])
     streets = divisions.streets
