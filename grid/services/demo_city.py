@@ -1079,7 +1079,10 @@ def _city_exists(city_code: str) -> bool:
 
 def _conflict(city_code: str) -> Conflict:
     return Conflict(
-        _("city %(code)s already exists; retire it before generating it again")
+        _(
+            "city %(code)s or an area inside it already exists; retire it before generating "
+            "the city again"
+        )
         % {"code": city_code},
         details={"city_code": city_code},
     )

@@ -347,6 +347,14 @@ def test_generating_an_existing_city_again_is_a_conflict(demo_city):
 
 
 @pytest.mark.django_db
+def test_an_existing_area_inside_the_city_is_a_conflict_and_nothing_is_written(small_city_plan):
+    Area.objects.create(code="360521", name="分宜县", level=AreaLevel.DISTRICT)
+    with translation.override("en"), pytest.raises(Conflict, match="area inside it"):
+        city_plan_write(plan=small_city_plan)
+    assert Area.objects.count() == 1
+
+
+@pytest.mark.django_db
 def test_city_generate_writes_a_city_in_one_go_with_progress():
     lines: list[str] = []
     with translation.override("en"):
