@@ -357,7 +357,8 @@ class AreaImportApi(APIView):
     def post(self, request):
         limit = settings.WANGGE_BOUNDARY_UPLOAD_MAX
         # Refuse an oversized upload before it is received and spooled to disk.
-        if int(request.META.get("CONTENT_LENGTH") or 0) > limit + MULTIPART_ALLOWANCE:
+        declared = request.META.get("CONTENT_LENGTH") or "0"
+        if declared.isdigit() and int(declared) > limit + MULTIPART_ALLOWANCE:
             raise _too_large()
         given = AreaImportInputSerializer(data=request.data)
         given.is_valid(raise_exception=True)

@@ -7,7 +7,16 @@ from django.urls import reverse
 
 from grid.models import Area, Role
 from tests.factories import UserFactory, assign
-from tests.grid.boundary_files import STEP, X0, Y0, box_geometry, feature, hierarchy, write_geojson
+from tests.grid.boundary_files import (
+    STEP,
+    X0,
+    Y0,
+    box_geometry,
+    feature,
+    hierarchy,
+    shapefile_zip,
+    write_geojson,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -252,6 +261,16 @@ def test_superuser_dry_run_writes_nothing(api_client, tmp_path):
     assert Area.objects.count() == 0
     answer = upload(client, tmp_path, hierarchy(), name="again.geojson")
     assert answer.status_code == 201 and Area.objects.count() == 13
+
+
+def test_zipped_shapefile_upload(api_client, tmp_path):
+    client = client_for(api_client, UserFactory(is_superuser=True))
+    archive = shapefile_zip(tmp_path, write_geojson(tmp_path / "source.geojson", hierarchy()))
+    with archive.open("rb") as handle:
+        answer = client.post(IMPORT, {"file": handle, "replace": "true"}, format="multipart")
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["created"] == 13 and answer.json()["file"] == "areas.zip"
+    assert Area.objects.get(code="360502001002").name == "城南第2社区"
 
 
 def test_import_outside_the_city_managers_city_is_refused(api_client, square_city, tmp_path):

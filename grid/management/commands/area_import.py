@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -15,7 +16,10 @@ from grid.services.areas import ImportProblem, area_import
 def _level(value: str) -> int:
     level = parse_level(value)
     if level is None:
-        raise ValueError(value)
+        raise argparse.ArgumentTypeError(
+            _("unknown level “%(value)s”: use 1–5, city … grid, or 市 区 街道 社区 网格")
+            % {"value": value}
+        )
     return level
 
 
