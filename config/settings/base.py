@@ -79,7 +79,7 @@ GDAL_LIBRARY_PATH = env("GDAL_LIBRARY_PATH", default=None)
 GEOS_LIBRARY_PATH = env("GEOS_LIBRARY_PATH", default=None)
 # Debian bookworm ships GDAL 3.6, which cannot block file and network access from spatial
 # reference strings. Boundary files are imported only by city managers and administrators,
-# and the import rejects any CRS that is not an EPSG code (grid.importers), so the warning
+# and the import rejects any CRS that is not an EPSG code (grid.boundaries), so the warning
 # is answered there.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
