@@ -230,3 +230,18 @@ class WorkingPeriod(models.Model):
 
     def __str__(self) -> str:
         return f"{self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class Sequence(models.Model):
+    """Named counters for readable numbers (application and case numbers). Incremented in
+    one statement (grid.services.sequences), so concurrent users never get the same number."""
+
+    key = models.CharField(max_length=80, primary_key=True)
+    value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("number sequence")
+        verbose_name_plural = _("number sequences")
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.value}"

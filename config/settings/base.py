@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "leaflet",
     "grid",
+    "community",
     "maps",
 ]
 
@@ -156,6 +157,15 @@ WANGGE_DIVISIONS_DIR = env.path("WANGGE_DIVISIONS_DIR", default=SHARED_DIR / "da
 WANGGE_BULK_LOCATE_MAX = env.int("WANGGE_BULK_LOCATE_MAX", default=10_000)
 # Largest boundary file accepted by the import API, in bytes.
 WANGGE_BOUNDARY_UPLOAD_MAX = env.int("WANGGE_BOUNDARY_UPLOAD_MAX", default=200 * 1024 * 1024)
+
+# Residents' personal data (community.pii). ID and phone numbers are encrypted with Fernet
+# keys, newest first (rotate by putting a new key in front; old ones still decrypt), and
+# indexed by an HMAC with a separate lookup key. The defaults are for development only;
+# production settings require both from the environment.
+DEV_PII_KEY = "ZGV2LW9ubHktcGlpLWtleS1ub3QtYS1zZWNyZXQtMzI="
+DEV_PII_LOOKUP_KEY = "dev-only-lookup-key-not-a-secret"
+WANGGE_PII_KEYS = env.list("WANGGE_PII_KEYS", default=[DEV_PII_KEY])
+WANGGE_PII_LOOKUP_KEY = env("WANGGE_PII_LOOKUP_KEY", default=DEV_PII_LOOKUP_KEY)
 
 # Celery: Redis is broker and result backend. Deadlines are never Celery countdowns.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)

@@ -53,7 +53,8 @@ def test_app_services_share_settings_from_the_environment():
         assert environment["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
         unknown = set(environment) - read - {"DJANGO_SETTINGS_MODULE"}
         assert not unknown, f"{name} sets variables no setting reads: {unknown}"
-        assert "SECRET_KEY" in environment  # production has no default for it
+        for required in ("SECRET_KEY", "WANGGE_PII_KEYS", "WANGGE_PII_LOOKUP_KEY"):
+            assert required in environment  # production has no default for these
 
 
 def test_database_and_redis_urls_point_at_the_compose_services():
@@ -90,6 +91,8 @@ def test_production_settings_pass_the_deploy_checks(monkeypatch):
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "SECRET_KEY": "x" * 60 + "-production-like-secret",
         "DATABASE_URL": "postgis://u:p@127.0.0.1:1/none",
+        "WANGGE_PII_KEYS": "cHJvZHVjdGlvbi1saWtlLWtleS1mb3ItdGhlLXRlc3Q=",
+        "WANGGE_PII_LOOKUP_KEY": "production-like-lookup-key",
         "PATH": "/usr/bin:/bin",
     }
     result = subprocess.run(
