@@ -13,10 +13,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/grid/", include("grid.api.urls")),
+    path("api/community/", include("community.api.urls")),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("maps/", include("maps.urls")),
+    path("community/", include("community.urls")),
     path("", RedirectView.as_view(pattern_name="maps:home", permanent=False), name="home"),
 ]
 

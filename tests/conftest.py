@@ -3,7 +3,12 @@ from rest_framework.test import APIClient
 
 from tests.factories import SquareCity, UserFactory
 
-pytest_plugins = ["tests.fixtures.city", "tests.fixtures.browser", "tests.fixtures.calendar"]
+pytest_plugins = [
+    "tests.fixtures.city",
+    "tests.fixtures.browser",
+    "tests.fixtures.calendar",
+    "tests.fixtures.community",
+]
 
 
 @pytest.fixture
