@@ -427,6 +427,37 @@ class Delegation(models.Model):
         indexes = [area_code_index("counter_code", "delegation_counter_code")]
 
 
+class DelegationAction(models.TextChoices):
+    GRANT = "grant", _("granted")
+    REVOKE = "revoke", _("withdrawn")
+
+
+class DelegationEvent(models.Model):
+    """Append-only history of a delegation: who granted or withdrew it, when, with what power.
+    `actor` is empty for delegations written by a seed command."""
+
+    delegation = models.ForeignKey(
+        Delegation, verbose_name=_("delegation"), on_delete=models.CASCADE, related_name="events"
+    )
+    action = models.CharField(_("action"), max_length=10, choices=DelegationAction.choices)
+    power = models.CharField(_("power"), max_length=20, choices=DelegationPower.choices)
+    at = models.DateTimeField(_("at"))
+    actor = models.ForeignKey(
+        USER,
+        verbose_name=_("by"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("delegation event")
+        verbose_name_plural = _("delegation events")
+        ordering = ["at", "id"]
+
+
 # ---------------------------------------------------------------- applications
 
 
