@@ -157,6 +157,9 @@ WANGGE_DIVISIONS_DIR = env.path("WANGGE_DIVISIONS_DIR", default=SHARED_DIR / "da
 WANGGE_BULK_LOCATE_MAX = env.int("WANGGE_BULK_LOCATE_MAX", default=10_000)
 # Largest boundary file accepted by the import API, in bytes.
 WANGGE_BOUNDARY_UPLOAD_MAX = env.int("WANGGE_BOUNDARY_UPLOAD_MAX", default=200 * 1024 * 1024)
+# Largest resident file (CSV or XLSX) accepted by the import API, in bytes; larger files go
+# through the resident_import command.
+WANGGE_RESIDENT_UPLOAD_MAX = env.int("WANGGE_RESIDENT_UPLOAD_MAX", default=50 * 1024 * 1024)
 
 # Residents' personal data (community.pii). ID and phone numbers are encrypted with Fernet
 # keys, newest first (rotate by putting a new key in front; old ones still decrypt), and
