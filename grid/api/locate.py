@@ -124,6 +124,10 @@ def _query_coordinate(raw: str | None, name: str) -> float | str:
 
 
 def _point_error(lon: object, lat: object) -> str | None:
+    # The common case first: two floats in range (NaN fails the comparisons) need no
+    # message; this check is most of the parsing time of a 10,000-point request.
+    if type(lon) is float and type(lat) is float and -180 <= lon <= 180 and -90 <= lat <= 90:
+        return None
     errors = coordinate_errors(lon=lon, lat=lat)
     return "; ".join(errors.values()) if errors else None
 

@@ -19,7 +19,7 @@ from django.utils.translation import override
 from grid.errors import InvalidInput
 from grid.models import Area, AreaLevel
 from grid.selectors.locate import locate_point, locate_points
-from tests.factories import SquareCity, make_area
+from tests.factories import SquareCity, box, make_area
 
 pytestmark = pytest.mark.django_db
 
@@ -114,7 +114,7 @@ def test_locate_point_is_one_round_trip(square_city, django_assert_num_queries):
     assert location.city.code == "3605"
 
 
-def test_locate_points_is_one_statement(square_city, django_assert_num_queries):
+def test_locate_points_is_one_round_trip(square_city, django_assert_num_queries):
     points = [(114.005 + 0.01 * i, 27.805) for i in range(8)] + [(120.0, 30.0)]
     with django_assert_num_queries(1):
         locations = locate_points(points=points)
@@ -160,6 +160,39 @@ def test_locate_point_refuses_bad_coordinates(square_city):
         with override("en"), pytest.raises(InvalidInput) as caught:
             locate_point(lon=lon, lat=lat)
         assert named in caught.value.details
+
+
+def test_locate_points_when_one_tile_holds_the_whole_city(square_city):
+    """Far-apart points make the tiles larger than the city: every cell is a candidate for
+    every point near it, and the answers stay the same."""
+    near = seeded_points(500, seed=8)
+    points = [(100.0, 20.0), *near, (130.0, 45.0)]
+    got = [loc.cell.code if loc else None for loc in locate_points(points=points)]
+    assert got == brute_force(points)
+    assert got[0] is None and got[-1] is None
+
+
+def test_locate_points_of_one_repeated_point(square_city):
+    locations = locate_points(points=[(x(4), y(1))] * 5)
+    assert [loc.cell.code for loc in locations] == ["360502001002002"] * 5
+    assert locations[0] is locations[4]
+
+
+def test_a_chain_with_missing_levels_has_nulls(square_city, logged_in_client):
+    community = make_area(
+        "360599001001", "无街道社区", AreaLevel.COMMUNITY, None, box(114.2, 27.8, 114.21, 27.81)
+    )
+    cell = make_area(
+        "360599001001001", "无街道网格", AreaLevel.GRID, community, box(114.2, 27.8, 114.21, 27.81)
+    )
+    location = locate_point(lon=114.205, lat=27.805)
+    assert (location.cell.id, location.community.code) == (cell.id, "360599001001")
+    assert location.street is location.district is location.city is None
+    (bulk,) = locate_points(points=[(114.205, 27.805)])
+    assert bulk == location
+    response = logged_in_client.get(URL, {"lon": 114.205, "lat": 27.805})
+    assert response.status_code == 200
+    assert response.json()["street"] is None
 
 
 def test_locate_points_refuses_bad_points_with_their_indexes(square_city):
@@ -457,3 +490,17 @@ def test_bulk_api_agrees_with_an_independent_check(logged_in_client, square_city
         for result in response.json()["results"]
     ]
     assert got == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_leaves_the_session_jit_setting_alone():
+    """Outside a transaction, the bulk statement's SET LOCAL ends with the statement."""
+    SquareCity().build()
+    with connection.cursor() as cursor:
+        cursor.execute("SET jit = on")
+        try:
+            assert locate_points(points=[(114.005, 27.815)])[0].cell.code == "360502001001001"
+            cursor.execute("SELECT current_setting('jit')")
+            assert cursor.fetchone() == ("on",)
+        finally:
+            cursor.execute("RESET jit")
