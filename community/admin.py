@@ -81,6 +81,11 @@ class FacilityCategoryAdmin(admin.ModelAdmin):
 
 @admin.register(Facility)
 class FacilityAdmin(LeafletGeoAdmin):
+    """Facilities are registered, moved and recoded through community.services.facilities,
+    which locate them, check their codes and keep the area code that scopes them; state and
+    inspections change through their own services with history. Here only the name is
+    corrected."""
+
     list_display = [
         "code",
         "category",
@@ -91,9 +96,20 @@ class FacilityAdmin(LeafletGeoAdmin):
     ]
     list_filter = ["state", "category__major_name"]
     search_fields = ["code", "name", "area_code"]
-    raw_id_fields = ["grid_cell", "owner_department"]
-    readonly_fields = ["state", "area_code"]
+    readonly_fields = [
+        "code",
+        "category",
+        "location",
+        "grid_cell",
+        "area_code",
+        "owner_department",
+        "state",
+        "last_inspected_on",
+    ]
     list_select_related = ["category", "grid_cell", "owner_department"]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(FacilityStateChange)
