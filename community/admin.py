@@ -7,6 +7,7 @@ from .models import (
     CareTag,
     Complaint,
     Delegation,
+    DelegationEvent,
     Facility,
     FacilityCategory,
     FacilityStateChange,
@@ -147,8 +148,22 @@ class MaterialTypeAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
+class DelegationEventInline(admin.TabularInline):
+    """Grants and withdrawals, append-only."""
+
+    model = DelegationEvent
+    extra = 0
+    can_delete = False
+    readonly_fields = ["at", "action", "power", "actor", "note"]
+    fields = readonly_fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Delegation)
 class DelegationAdmin(admin.ModelAdmin):
+    inlines = [DelegationEventInline]
     list_display = ["item", "counter", "power", "since", "active"]
     list_filter = ["power", "active"]
     search_fields = ["item__name", "counter_code", "counter__name"]

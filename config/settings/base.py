@@ -135,6 +135,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One name for a choice set used by fields of several names (state, from_state, to_state).
+    "ENUM_NAME_OVERRIDES": {
+        "FacilityStateEnum": "community.models.FacilityState",
+        "ServiceItemKindEnum": "community.models.ItemKind",
+        "NoticeKindEnum": "community.models.NoticeKind",
+    },
 }
 
 # Maps: no online basemap unless a tile URL is configured (the machines may be offline).
@@ -160,6 +166,8 @@ WANGGE_BOUNDARY_UPLOAD_MAX = env.int("WANGGE_BOUNDARY_UPLOAD_MAX", default=200 *
 # Largest resident file (CSV or XLSX) accepted by the import API, in bytes; larger files go
 # through the resident_import command.
 WANGGE_RESIDENT_UPLOAD_MAX = env.int("WANGGE_RESIDENT_UPLOAD_MAX", default=50 * 1024 * 1024)
+# Largest facility (部件) CSV/XLSX file accepted by the import API, in bytes.
+WANGGE_FACILITY_UPLOAD_MAX = env.int("WANGGE_FACILITY_UPLOAD_MAX", default=20 * 1024 * 1024)
 
 # Residents' personal data (community.pii). ID and phone numbers are encrypted with Fernet
 # keys, newest first (rotate by putting a new key in front; old ones still decrypt), and
