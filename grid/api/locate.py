@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -201,7 +202,11 @@ def parse_bulk_points(body: object) -> list[tuple[float, float]]:
         shown = ", ".join(str(index) for index in list(errors)[:20])
         more = "…" if len(errors) > 20 else ""
         raise _bad_request(
-            _("%(count)d malformed points, at indexes %(indexes)s")
+            ngettext(
+                "%(count)d malformed point, at index %(indexes)s",
+                "%(count)d malformed points, at indexes %(indexes)s",
+                len(errors),
+            )
             % {"count": len(errors), "indexes": shown + more},
             errors,
         )

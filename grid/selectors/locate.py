@@ -22,6 +22,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 from django.db.models.functions import Collate
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from grid.errors import InvalidInput
 from grid.models import Area, AreaLevel
@@ -94,7 +95,12 @@ def _point_array(points: Sequence[Sequence[float]]) -> np.ndarray:
             for lon, lat in [array[index].tolist()]
         }
         raise InvalidInput(
-            _("%(count)d points are not valid positions") % {"count": len(indexes)},
+            ngettext(
+                "%(count)d point is not a valid position",
+                "%(count)d points are not valid positions",
+                len(indexes),
+            )
+            % {"count": len(indexes)},
             details=errors,
         )
     return array

@@ -406,7 +406,8 @@ def test_bulk_malformed_points_are_400_listing_their_indexes(
     assert response.status_code == 400
     result = response.json()
     assert set(result["errors"]) == bad
-    assert result["detail"].startswith(f"{len(bad)} malformed points, at indexes ")
+    noun = "point, at index" if len(bad) == 1 else "points, at indexes"
+    assert result["detail"].startswith(f"{len(bad)} malformed {noun} ")
     for index in bad:
         assert index in result["detail"]
 
