@@ -11,6 +11,7 @@ import io
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from openpyxl import Workbook
 
 from community.models import Facility, FacilityState, FacilityStateChange
 from grid.models import Role
@@ -446,3 +447,20 @@ def test_department_handlers_act_for_their_department(as_user, square_city):
     assert imported.status_code == 422
     assert [(p["row"], p["column"]) for p in imported.json()["errors"]] == [(3, "经度, 纬度")]
     assert "owner department" in imported.json()["errors"][0]["reason"]
+
+
+def test_import_upload_of_a_workbook_spooled_to_disk(as_user, square_city, settings):
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 10  # the upload goes to a temporary file
+    workbook = Workbook()
+    workbook.active.append(["小类代码", "名称", "经度", "纬度", "状态"])
+    workbook.active.append(["0118", "路灯", 114.015, 27.805, "占用"])
+    data = io.BytesIO()
+    workbook.save(data)
+    data.seek(0)
+    data.name = "路灯.xlsx"
+    client = as_user(assigned_user("360502", Role.DISTRICT_OFFICER))
+    answer = client.post(IMPORT, {"file": data}, format="multipart")
+    assert answer.status_code == 201, answer.content
+    assert answer.json()["file"] == "路灯.xlsx"
+    facility = Facility.objects.get()
+    assert (facility.code, facility.state) == ("3605020118000001", "occupied")
