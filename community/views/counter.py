@@ -24,11 +24,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from grid.errors import DomainError, NotFound
+from grid.models import Role
 from grid.scope import user_scope
 
 from .. import pii
 from ..idnumber import id_number_check
 from ..models import (
+    ApplicationStatus,
     Channel,
     DelegationPower,
     Delivery,
@@ -40,7 +42,7 @@ from ..models import (
 from ..selectors import applications as selectors
 from ..selectors.catalogue import counter_get_visible, item_list
 from ..services import applications as services
-from ..transitions import OPEN_STATES
+from ..transitions import MOVES, OPEN_STATES
 
 PAGE_SIZE = 50
 # The five levels of GB/T 39735, best first.
@@ -270,12 +272,35 @@ def _move_forms(detail: selectors.ApplicationDetail) -> list[dict]:
     return sorted(forms, key=lambda form: (not form["primary"], form["danger"]))
 
 
+# History rows that are not moves of the transition table.
+EVENT_LABELS = {
+    "receive": gettext_lazy("receive"),
+    "complaint": gettext_lazy("complaint registered"),
+    "complaint_resolved": gettext_lazy("complaint decided"),
+}
+
+
+def _status_label(status: str) -> str:
+    return str(ApplicationStatus(status).label) if status in ApplicationStatus.values else ""
+
+
+def _label_events(events) -> None:
+    roles = dict(Role.choices)
+    for event in events:
+        move = MOVES.get(event.action)
+        event.action_label = move.label if move else EVENT_LABELS.get(event.action, event.action)
+        event.role_label = roles.get(event.role, event.role)
+        event.from_label = _status_label(event.from_status)
+        event.to_label = _status_label(event.to_status)
+
+
 @login_required
 def counter_application(request, pk: int):
     try:
         detail = selectors.application_detail(user=request.user, application_id=pk)
     except NotFound as exc:
         raise _not_found(exc) from exc
+    _label_events(detail.events)
     return render(
         request,
         "community/counter/application.html",
