@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import math
 import re
+import threading
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -571,3 +572,67 @@ def test_admin_corrects_only_the_name(admin_client, square_city):
     assert answer.status_code == 302
     stored = Facility.objects.get(pk=facility.pk)
     assert (stored.name, stored.code) == ("新名", facility.code)
+
+
+def _at_once(*calls) -> list[object]:
+    """Run the calls in threads (each with its own database connection) released together;
+    their results or exceptions, in call order."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            results[index] = call()
+        except Exception as error:  # the test inspects what each call raised
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_users_change_the_state_at_once_one_wins(square_city):
+    cell = square_city.cells["360502001001001"]
+    facility = make_facility(cell=cell)
+    users = [officer(square_city, cell.code, Role.GRID_INSPECTOR) for _ in range(2)]
+    results = _at_once(
+        *(
+            lambda user=user: facility_set_state(
+                facility=Facility.objects.get(pk=facility.pk),
+                state=FacilityState.DAMAGED,
+                actor=user,
+                reason="破损",
+            )
+            for user in users
+        )
+    )
+    assert sorted(type(result).__name__ for result in results) == [
+        "Conflict",
+        "FacilityStateChange",
+    ]
+    assert FacilityStateChange.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_registrations_at_once_get_different_serials(square_city):
+    actor = officer(square_city, "360502")
+    category = facility_category("0105")
+    point = cell_point(square_city.cells["360502001001001"])
+    results = _at_once(
+        *(
+            lambda: facility_register(actor=actor, category=category, location=point)
+            for _ in range(3)
+        )
+    )
+    assert sorted(result.code for result in results) == [
+        "3605020105000001",
+        "3605020105000002",
+        "3605020105000003",
+    ]
