@@ -9,7 +9,7 @@ ApplicationEvent and sends `application_moved` after commit. A refusal raises:
   exactly like an application that does not exist);
 - Conflict (409) when the move is not possible from the current state, or the client saw an
   older state (`expected_status`), naming the current state;
-- NotPermitted (403) when the state allows the move but the actor's roles for this
+- Forbidden (403) when the state allows the move but the actor's roles for this
   application do not;
 - InvalidInput (422) when the input is wrong (a missing reason, missing materials …).
 
@@ -29,7 +29,7 @@ from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from grid.errors import Conflict, DomainError, InvalidInput, NotFound
+from grid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from grid.models import Area, AreaLevel, Department, Role
 from grid.scope import user_scope
 from grid.services.sequences import sequence_next
@@ -93,13 +93,6 @@ NOTICE_PREFIXES = {
     NoticeKind.COMPLETION: "BJ",  # 办结
     NoticeKind.DENIAL: "BX",  # 不予许可
 }
-
-
-class NotPermitted(DomainError):
-    """The application is visible and the state allows the move, but not for this actor."""
-
-    status = 403
-    code = "forbidden"
 
 
 # ---------------------------------------------------------------- clock
@@ -374,7 +367,7 @@ def _begin(
             details={"status": application.status},
         )
     if not roles.superuser and not (move.roles & roles.roles):
-        raise NotPermitted(
+        raise Forbidden(
             _("your role may not %(move)s application %(number)s")
             % {"move": move.label, "number": application.number},
             details={"status": application.status},
@@ -451,7 +444,7 @@ def application_receive(
         raise NotFound(_("there is no such counter or applicant in your areas"))
     roles = counter_roles_at(user=actor, counter=counter)
     if not roles and not actor.is_superuser:
-        raise NotPermitted(
+        raise Forbidden(
             _("only the staff of the counter %(counter)s may receive applications there")
             % {"counter": counter.name}
         )
@@ -1002,7 +995,7 @@ def application_issue(
         roles = move.actor_roles
         as_inspector = not roles.superuser and not (roles.roles & COUNTER_ROLES)
         if as_inspector and delivery != Delivery.GRID_WORKER:
-            raise NotPermitted(
+            raise Forbidden(
                 _("a grid inspector records only deliveries by the grid worker"),
                 details={"status": application.status},
             )
@@ -1120,7 +1113,7 @@ def complaint_resolve(
         application = complaint.application
         role = _supervising_role(actor, application)
         if role is None:
-            raise NotPermitted(
+            raise Forbidden(
                 _("only a street, district or city officer over the counter decides on a complaint")
             )
         if complaint.resolved_at is not None:

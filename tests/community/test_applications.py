@@ -24,8 +24,7 @@ from community.models import (
 )
 from community.selectors import applications as selectors
 from community.services import applications as services
-from community.services.applications import NotPermitted
-from grid.errors import Conflict, InvalidInput, NotFound
+from grid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from grid.models import Role
 from tests.factories import UserFactory, assign, department
 from tests.fixtures.applications import build_counter_world, missing_names
@@ -204,7 +203,7 @@ def test_receipt_checks_who_and_what(world):
     with pytest.raises(NotFound):
         world.receive(actor=world.user("staff_b"))
     # The district officer sees the counter but holds no counter role there.
-    with pytest.raises(NotPermitted):
+    with pytest.raises(Forbidden):
         world.receive(actor=world.user("district_officer"))
     street = world.receive(actor=world.user("street_officer"))
     assert street.events.get().role == Role.STREET_OFFICER
@@ -421,7 +420,7 @@ def test_the_department_decides_what_was_forwarded_to_it(world):
     application = world.receive(world.forward_item)
     services.application_accept(actor=staff(world), application_id=application.pk)
     services.application_forward(actor=staff(world), application_id=application.pk)
-    with pytest.raises(NotPermitted):
+    with pytest.raises(Forbidden):
         services.application_approve(
             actor=world.user("other_handler"), application_id=application.pk
         )
@@ -482,7 +481,7 @@ def test_issue_and_rate_once(world):
     services.application_approve_on_spot(actor=staff(world), application_id=application.pk)
     # The inspector of the applicant's cell may deliver, and records only that.
     inspector = world.user("inspector")
-    with pytest.raises(NotPermitted):
+    with pytest.raises(Forbidden):
         services.application_issue(
             actor=inspector, application_id=application.pk, delivery=Delivery.POST
         )
@@ -596,7 +595,7 @@ def test_complaints_are_registered_and_decided_once_by_a_supervisor(world):
         services.complaint_register(
             actor=world.user("staff_b"), application_id=application.pk, content="x"
         )
-    with pytest.raises(NotPermitted):
+    with pytest.raises(Forbidden):
         services.complaint_resolve(
             actor=staff(world), complaint_id=complaint.pk, substantiated=False
         )
