@@ -274,6 +274,7 @@ def run(*, progress: Callable[[str], None]) -> dict:
     city = Area.objects.current().get(code=CITY_CODE, level=AreaLevel.CITY)
     cells = current_cells()
     index = _index()
+    load_before = os.getloadavg()[0]
     print(f"city {city.code} {city.name}: {cells:,} current grid cells; {os.cpu_count()} CPUs")
     print(f"{index['postgres']}, PostGIS {index['postgis']}")
     print(f"index area_current_cell_boundary: {index['definition']}")
@@ -317,7 +318,12 @@ def run(*, progress: Callable[[str], None]) -> dict:
         "met": ratio >= TARGET_RATIO,
     }
 
+    load_after = os.getloadavg()[0]
     print()
+    print(
+        f"load average (1 min) before {load_before:.2f}, after {load_after:.2f}: other work on"
+        " the machine slows every figure"
+    )
     print(
         f"single locate, API (test Client), {single['points']:,} points: "
         f"median {single['median_ms']} ms, p95 {single['p95_ms']} ms"
@@ -358,6 +364,7 @@ def run(*, progress: Callable[[str], None]) -> dict:
         "benchmark": "locate",
         "when": datetime.now().astimezone().isoformat(timespec="seconds"),
         "cpus": os.cpu_count(),
+        "load_average_before_after": [round(load_before, 2), round(load_after, 2)],
         "city": {"code": city.code, "name": city.name, "current_cells": cells},
         "index": index,
         "api_single": single,
