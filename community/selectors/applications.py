@@ -46,6 +46,7 @@ from ..models import (
     Delivery,
     MaterialStatus,
     Notice,
+    NoticeKind,
     ResidentMaterial,
     ServiceItem,
     ServiceMaterial,
@@ -57,6 +58,14 @@ S = ApplicationStatus
 
 # The role recorded in the history when a superuser acts without a role of their own.
 SUPERUSER_ROLE = "superuser"
+# Columns of related rows an application page never shows: a counter's boundary polygon,
+# the applicant's point and encrypted personal data.
+HEAVY_COLUMNS = (
+    "counter__boundary",
+    "applicant__location",
+    "applicant__id_number_ciphertext",
+    "applicant__phone_ciphertext",
+)
 
 
 class Light:
@@ -155,8 +164,8 @@ def application_visibility(user, assignments: list | None = None) -> Q:
     return visible
 
 
-def visible_applications(user) -> QuerySet[Application]:
-    return Application.objects.filter(application_visibility(user))
+def visible_applications(user, assignments: list | None = None) -> QuerySet[Application]:
+    return Application.objects.filter(application_visibility(user, assignments))
 
 
 # ---------------------------------------------------------------- lights
@@ -305,13 +314,19 @@ def application_counter_queue(
 def departments_handled_by(user) -> QuerySet[Department]:
     """The departments whose review queue the user works (superusers: every active one)."""
     if user.is_superuser:
-        return Department.objects.filter(active=True).select_related("area", "kind")
+        return (
+            Department.objects.filter(active=True)
+            .select_related("area", "kind")
+            .defer("area__boundary")
+        )
     ids = [
         department_id
         for role, _code, department_id in assignments_of(user)
         if role == Role.DEPARTMENT_HANDLER and department_id is not None
     ]
-    return Department.objects.filter(pk__in=ids).select_related("area", "kind")
+    return (
+        Department.objects.filter(pk__in=ids).select_related("area", "kind").defer("area__boundary")
+    )
 
 
 def application_review_queue(
@@ -338,18 +353,19 @@ def application_review_queue(
 # ---------------------------------------------------------------- one application
 
 
-def application_get(*, user, application_id: int, now: datetime | None = None) -> Application:
+def application_get(
+    *,
+    user,
+    application_id: int,
+    now: datetime | None = None,
+    assignments: list | None = None,
+) -> Application:
     """One application the user may see, with its light; NotFound otherwise."""
     application = (
-        with_light(visible_applications(user), now=now)
-        .select_related(
-            "item__department_kind",
-            "counter",
-            "applicant",
-            "department",
-            "received_by",
-            "delivered_by",
-        )
+        with_light(visible_applications(user, assignments), now=now)
+        # Five tables at most: with eight, planning the joins cost more than running them.
+        .select_related("item", "counter", "applicant", "department")
+        .defer(*HEAVY_COLUMNS)
         .filter(pk=application_id)
         .first()
     )
@@ -358,7 +374,13 @@ def application_get(*, user, application_id: int, now: datetime | None = None) -
     return application
 
 
-def application_moves(*, user, application: Application, roles: ActorRoles | None = None):
+def application_moves(
+    *,
+    user,
+    application: Application,
+    roles: ActorRoles | None = None,
+    notices: list[Notice] | None = None,
+):
     """The moves the user may make now, in table order, as buttons: the transition table's
     answer, less on-the-spot decisions where the counter may only accept and forward, less
     a second rating or correction notice."""
@@ -374,11 +396,14 @@ def application_moves(*, user, application: Application, roles: ActorRoles | Non
             continue
         if move.name == "rate" and application.rating is not None:
             continue
-        if (
-            move.name == "request_correction"
-            and application.notices.filter(kind="correction").exists()
-        ):
-            continue
+        if move.name == "request_correction":
+            corrected = (
+                any(notice.kind == NoticeKind.CORRECTION for notice in notices)
+                if notices is not None
+                else application.notices.filter(kind=NoticeKind.CORRECTION).exists()
+            )
+            if corrected:
+                continue
         result.append(move)
     return result
 
@@ -401,7 +426,10 @@ class ApplicationDetail:
 def application_detail(*, user, application_id: int, now: datetime | None = None):
     """One application with its materials, notices, history, complaints and the moves the
     user may make."""
-    application = application_get(user=user, application_id=application_id, now=now)
+    assignments = assignments_of(user)
+    application = application_get(
+        user=user, application_id=application_id, now=now, assignments=assignments
+    )
     materials = list(
         application.materials.select_related("requirement__material_type", "reused_from").order_by(
             "requirement__position", "requirement_id"
@@ -410,7 +438,7 @@ def application_detail(*, user, application_id: int, now: datetime | None = None
     notices = list(application.notices.order_by("issued_at", "id"))
     events = list(application.events.select_related("actor").order_by("at", "id"))
     complaints = list(application.complaints.order_by("-received_at", "-id"))
-    roles = actor_roles(user=user, application=application)
+    roles = actor_roles(user=user, application=application, assignments=assignments)
     return ApplicationDetail(
         application=application,
         materials=materials,
@@ -418,7 +446,7 @@ def application_detail(*, user, application_id: int, now: datetime | None = None
         events=events,
         complaints=complaints,
         roles=roles,
-        moves=application_moves(user=user, application=application, roles=roles),
+        moves=application_moves(user=user, application=application, roles=roles, notices=notices),
     )
 
 

@@ -59,6 +59,7 @@ from ..models import (
     ServiceItem,
 )
 from ..selectors.applications import (
+    HEAVY_COLUMNS,
     SUPERUSER_ROLE,
     ActorRoles,
     actor_roles,
@@ -347,6 +348,7 @@ def _begin(
     application = (
         Application.objects.select_for_update(of=("self",))
         .select_related("item", "counter", "applicant", "department")
+        .defer(*HEAVY_COLUMNS)
         .filter(application_visibility(actor, assignments), pk=application_id)
         .first()
     )
@@ -818,7 +820,6 @@ def responsible_department(*, item: ServiceItem, counter_code: str) -> Departmen
             area__valid_to__isnull=True,
             area__code__in=sorted(set(codes)),
         )
-        .select_related("area")
         .order_by("-area__level", "id")
         .first()
     )
