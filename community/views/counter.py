@@ -309,6 +309,9 @@ def counter_application(request, pk: int):
             "application": detail.application,
             "forms": _move_forms(detail),
             "open": detail.application.status in OPEN_STATES,
+            "resident_url": _maybe_url(
+                "community:resident", resident_id=detail.application.applicant_id
+            ),
             "paused": detail.application.paused_since is not None,
         },
     )
