@@ -113,7 +113,7 @@ def _point_array(points: Sequence[Sequence[float]]) -> np.ndarray:
 # One GiST probe per occupied tile of a grid over the points' extent, instead of one per
 # point, then a hash join of each point with its tile's candidates: a GiST probe costs about
 # as much as testing a few dozen candidates, so sharing it between the points of a tile
-# wins (2-3x the throughput of one LATERAL probe per point on the medium city; see
+# wins (2.5-3x the throughput of one LATERAL probe per point on the medium city; see
 # bench/README.md). The bounding box comparison is a cheap first filter; box2d is rounded
 # outward, so it never rejects a cell that covers the point. Ties go to the smallest code
 # in C collation, the order of digit strings everywhere. The answer comes as one row per
@@ -213,7 +213,7 @@ def _ancestor_chains(area_rows: Sequence[Sequence]) -> dict[int, tuple[AreaRef |
 
 def _multipoint_ewkb(array: np.ndarray) -> bytes:
     """The points as one EWKB MultiPoint in SRID 4326. As one bytea parameter it costs a
-    tenth of two float8[] parameters, which psycopg adapts element by element."""
+    sixth to a tenth of two float8[] parameters, which psycopg adapts element by element."""
     parts = np.empty(len(array), dtype=[("order", "u1"), ("type", "<u4"), ("xy", "<f8", 2)])
     parts["order"] = 1
     parts["type"] = 1
@@ -245,9 +245,9 @@ def locate_points(*, points: Sequence[Sequence[float]]) -> list[Location | None]
     params = _points_params(array)
     with connection.cursor() as cursor:
         # The planner's estimate for this statement is far above jit_above_cost, and JIT
-        # compiling made it 2.5 times slower (10,000 points on the medium city: 1.8 s with,
-        # 0.7 s without). Sent in the same round trip, SET LOCAL holds for the statement's
-        # implicit transaction, or to the end of the caller's transaction.
+        # compiling made it 2.5 times slower (10,000 points on the medium city: 0.97 s
+        # with, 0.37 s without). Sent in the same round trip, SET LOCAL holds for the
+        # statement's implicit transaction, or to the end of the caller's transaction.
         cursor.execute("SET LOCAL jit = off; " + _points_sql(), params)
         cursor.nextset()
         rows = cursor.fetchall()
