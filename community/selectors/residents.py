@@ -100,22 +100,18 @@ def resident_list(
         residents = residents.filter(id_number_masked__endswith=id_tail.strip().upper())
     if household_id is not None:
         residents = residents.filter(household_id=household_id)
-    return (
-        residents.select_related("community", "grid_cell", "household")
-        .prefetch_related(Prefetch("care_tags", queryset=CareTag.objects.order_by("code")))
-        .order_by("name", "id")
+    return _with_relations(residents).order_by("name", "id")
+
+
+def _with_relations(residents: QuerySet[Resident]) -> QuerySet[Resident]:
+    return residents.select_related("community", "grid_cell", "household").prefetch_related(
+        Prefetch("care_tags", queryset=CareTag.objects.order_by("code"))
     )
 
 
 def resident_get(*, user, resident_id: int) -> Resident:
     """One resident the user may see, with community, cell, household and care tags."""
-    resident = (
-        _visible(user)
-        .select_related("community", "grid_cell", "household")
-        .prefetch_related(Prefetch("care_tags", queryset=CareTag.objects.order_by("code")))
-        .filter(pk=resident_id)
-        .first()
-    )
+    resident = _with_relations(_visible(user)).filter(pk=resident_id).first()
     if resident is None:
         raise NotFound(_("there is no resident %(id)s in your areas") % {"id": resident_id})
     return resident
@@ -127,16 +123,15 @@ def resident_find_by_id_number(*, user, id_number: str) -> Resident:
     checked = id_number_check(id_number)
     if isinstance(checked, str):
         raise InvalidInput(checked, details={"id_number": checked})
-    found = (
-        _visible(user).filter(id_number_digest=pii.lookup_digest(checked.value)).only("id").first()
-    )
+    digest = pii.lookup_digest(checked.value)
+    found = _with_relations(_visible(user)).filter(id_number_digest=digest).first()
     if found is None:
         raise NotFound(
             _("there is no resident with ID number %(masked)s in your areas")
             % {"masked": pii.mask_id_number(checked.value)},
             details={"id_number": _("not found")},
         )
-    return resident_get(user=user, resident_id=found.pk)
+    return found
 
 
 def resident_summary(resident: Resident) -> dict:

@@ -1,17 +1,23 @@
 """Importing residents from CSV and XLSX files (community.tabular), set-based.
 
 The file is read in batches. Each row is checked in Python (name, ID number, phone, care
-tags, lengths, community code); the points of a batch are located with one statement
-(grid.selectors.locate.locate_points); the rows of the batch are encrypted and copied into a
-temporary staging table (COPY). Duplicates — inside the file and against the residents
-already stored — are then found with two set queries on the staging table, and the good rows
-are written with INSERT … SELECT in slices of rows, households first.
+tags, lengths, community code) and its ID and phone numbers digested and encrypted, a batch
+at a time. A worker thread, on the importing transaction's connection, locates the batch's
+points with one statement (grid.selectors.locate.locate_points), copies the batch into a
+temporary table (COPY) and writes its good rows with INSERT … SELECT: households first, then
+the residents and their care tags. While the worker writes one batch — mostly waiting for the
+database — the main thread reads and checks the next, so the two cores both work.
+
+A resident whose ID number is already stored is skipped by the insert (ON CONFLICT); at the
+end two set queries name every duplicate: inside the file (every row of the group) and
+against the residents stored before.
 
 Everything happens in one transaction. By default a single problem anywhere writes nothing
-(ResidentImportFailed, 422, with every problem of every row); with `partial` the good rows are
-written and the bad ones reported. Problems name the row as the user sees it in the file
-(header = row 1), the column as the file names it, and the reason — never a clear ID or
-phone number.
+(ResidentImportFailed, 422, with every problem of every row; once a problem is known the
+remaining rows are only checked); with `partial` the good rows are written and the bad ones
+reported, and residents written before their duplicate turned up are taken back. Problems
+name the row as the user sees it in the file (header = row 1), the column as the file names
+it, and the reason — never a clear ID or phone number.
 """
 
 from __future__ import annotations
@@ -21,18 +27,19 @@ import math
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
 from pathlib import Path
 from typing import IO
 
-from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from grid.errors import Conflict, InvalidInput
+from grid.errors import InvalidInput
 from grid.models import Area, AreaLevel
 from grid.scope import Scope
 from grid.selectors.locate import locate_points
@@ -104,15 +111,16 @@ FIELDS = (
 )
 # Rows checked, located and staged together: large enough that one locate statement and one
 # COPY serve many rows, small enough to keep memory flat for any file size.
-BATCH_ROWS = 10_000
-# Rows written per INSERT … SELECT, so progress shows while a large file is written.
-WRITE_SLICE = 100_000
+BATCH_ROWS = 50_000
 _TAG_SEPARATORS = str.maketrans(dict.fromkeys("、,，;；|/", " "))
 
 
 @dataclass(frozen=True)
 class ImportProgress:
-    stage: str  # "checking" or "writing"
+    """Where an import is: `stage` is "importing" (after each batch is read and checked,
+    while the one before is written) or "checking duplicates" (every row written)."""
+
+    stage: str
     read: int
     checked: int
     written: int
@@ -120,9 +128,8 @@ class ImportProgress:
 
     @property
     def rate(self) -> float:
-        """Rows per second through the stage so far."""
-        done = self.written if self.stage == "writing" else self.checked
-        return done / self.seconds if self.seconds > 0 else 0.0
+        """Rows per second read and checked so far."""
+        return self.checked / self.seconds if self.seconds > 0 else 0.0
 
 
 ProgressCallback = Callable[[ImportProgress], None]
@@ -190,6 +197,12 @@ class _Row:
     household: str = ""
     relation: str = ""
     tags: list[int] = field(default_factory=list)
+    digest: str = ""
+    masked: str = ""
+    id_token: str = ""
+    phone_token: str = ""
+    phone_digest: str = ""
+    phone_masked: str = ""
 
 
 @dataclass
@@ -332,8 +345,13 @@ def _locate(rows: list[_Row], context: _Context) -> None:
     """Locate the batch's points with one statement and settle each row's cell, community and
     area code; a point outside every cell or outside the importer's areas is a problem."""
     with_points = [row for row in rows if row.lon is not None and row.lat is not None]
-    located = locate_points(points=[(row.lon, row.lat) for row in with_points])
-    for row, location in zip(with_points, located, strict=True):
+    # Members of a household usually share one point: each distinct point is located once.
+    distinct: dict[tuple[float, float], int] = {}
+    for row in with_points:
+        distinct.setdefault((row.lon, row.lat), len(distinct))
+    located = locate_points(points=list(distinct))
+    for row in with_points:
+        location = located[distinct[(row.lon, row.lat)]]
         where = f"({row.lon:.6f}, {row.lat:.6f})"
         if location is None or location.community is None:
             row.problems.append(
@@ -364,8 +382,34 @@ def _locate(rows: list[_Row], context: _Context) -> None:
             row.area_code = row.community_code
 
 
-class _Staging:
-    """The temporary table that holds one import's checked rows until they are written."""
+def _seal(rows: list[_Row]) -> None:
+    """Digest and mask every valid ID number (the duplicate checks need them), and encrypt
+    the ID and phone numbers of the rows without problems so far, a batch at a time."""
+    good = []
+    for row in rows:
+        if row.id_value:
+            row.digest = pii.lookup_digest(row.id_value)
+            row.masked = pii.mask_id_number(row.id_value)
+            if not row.problems:
+                good.append(row)
+    for row, token in zip(good, pii.encrypt_many([row.id_value for row in good]), strict=True):
+        row.id_token = token
+    with_phone = [row for row in good if row.phone]
+    tokens = pii.encrypt_many([row.phone for row in with_phone])
+    for row, token in zip(with_phone, tokens, strict=True):
+        row.phone_token = token
+        row.phone_digest = pii.lookup_digest(row.phone)
+        row.phone_masked = pii.mask_phone(row.phone)
+
+
+class _Writer:
+    """The database side of one import, on the importing transaction's connection.
+
+    Temporary tables: `batch` takes one batch at a time by COPY and the residents are
+    inserted from it; `seen` keeps (row, digest, masked ID) of every row with a valid ID for
+    the duplicate checks at the end; `written` keeps (id, digest) of every resident written
+    and `created` the households created, so that a partial import can take back the rows
+    that turn out to be duplicates."""
 
     COLUMNS = (
         "row_number",
@@ -392,12 +436,16 @@ class _Staging:
 
     def __init__(self, cursor) -> None:
         self.cursor = cursor
-        self.name = f"resident_import_{uuid.uuid4().hex[:12]}"
+        suffix = uuid.uuid4().hex[:12]
+        self.batch = f"resident_import_batch_{suffix}"
+        self.seen = f"resident_import_seen_{suffix}"
+        self.written = f"resident_import_written_{suffix}"
+        self.created = f"resident_import_created_{suffix}"
 
     def create(self) -> None:
         self.cursor.execute(
             f"""
-            CREATE TEMPORARY TABLE {self.name} (
+            CREATE TEMPORARY TABLE {self.batch} (
                 row_number integer NOT NULL,
                 digest text NOT NULL,
                 masked text NOT NULL,
@@ -418,39 +466,38 @@ class _Staging:
                 household text,
                 relation text,
                 tags bigint[]
-            ) ON COMMIT DROP
+            ) ON COMMIT DROP;
+            CREATE TEMPORARY TABLE {self.seen} (
+                row_number integer NOT NULL, digest text NOT NULL, masked text NOT NULL
+            ) ON COMMIT DROP;
+            CREATE TEMPORARY TABLE {self.written} (id bigint NOT NULL, digest text NOT NULL)
+                ON COMMIT DROP;
+            CREATE TEMPORARY TABLE {self.created} (id bigint NOT NULL) ON COMMIT DROP
             """
         )
 
-    def copy(self, rows: list[_Row]) -> None:
-        good = [row for row in rows if not row.problems]
-        id_tokens = pii.encrypt_many([row.id_value for row in good])
-        phone_tokens = pii.encrypt_many([row.phone for row in good if row.phone])
-        phones = iter(phone_tokens)
-        tokens = iter(id_tokens)
+    def _copy(self, rows: list[_Row]) -> None:
         columns = ", ".join(self.COLUMNS)
-        with self.cursor.cursor.copy(f"COPY {self.name} ({columns}) FROM STDIN") as copy:
+        with self.cursor.cursor.copy(f"COPY {self.batch} ({columns}) FROM STDIN") as copy:
             for row in rows:
-                if not row.id_value:
+                if not row.digest:
                     continue
-                digest = pii.lookup_digest(row.id_value)
-                masked = pii.mask_id_number(row.id_value)
                 if row.problems:
-                    copy.write_row((row.number, digest, masked, True) + (None,) * 16)
+                    copy.write_row((row.number, row.digest, row.masked, True) + (None,) * 16)
                     continue
                 copy.write_row(
                     (
                         row.number,
-                        digest,
-                        masked,
+                        row.digest,
+                        row.masked,
                         False,
                         row.name,
-                        next(tokens),
+                        row.id_token,
                         row.birth_date,
                         row.sex,
-                        next(phones) if row.phone else "",
-                        pii.lookup_digest(row.phone) if row.phone else "",
-                        pii.mask_phone(row.phone) if row.phone else "",
+                        row.phone_token,
+                        row.phone_digest,
+                        row.phone_masked,
                         row.community_id,
                         row.cell_id,
                         row.area_code,
@@ -463,15 +510,89 @@ class _Staging:
                     )
                 )
 
-    def prepare_checks(self) -> None:
-        self.cursor.execute(f"CREATE INDEX ON {self.name} (digest)")
-        self.cursor.execute(f"ANALYZE {self.name}")
-
-    def duplicates_in_file(self) -> list[tuple[str, list[int]]]:
+    def write_batch(self, rows: list[_Row], *, write: bool) -> int:
+        """Stage the batch for the duplicate checks and, if `write`, write its good rows:
+        households first, then the residents — a resident whose ID number is stored already
+        (earlier in the file, or before) is skipped here and reported at the end — and their
+        care tags. The number of residents written."""
+        self.cursor.execute(f"TRUNCATE {self.batch}")
+        self._copy(rows)
+        self.cursor.execute(
+            f"INSERT INTO {self.seen} SELECT row_number, digest, masked FROM {self.batch}"
+        )
+        if not write:
+            return 0
         self.cursor.execute(
             f"""
-            SELECT min(masked), array_agg(row_number ORDER BY row_number)
-            FROM {self.name}
+            WITH created AS (
+                INSERT INTO {Household._meta.db_table}
+                    (number, community_id, grid_cell_id, area_code, address, location,
+                     created_at, updated_at)
+                SELECT DISTINCT ON (community_id, household)
+                       household, community_id, cell_id, area_code, address,
+                       CASE WHEN lon IS NULL THEN NULL
+                            ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
+                       now(), now()
+                FROM {self.batch}
+                WHERE NOT bad AND household <> ''
+                ORDER BY community_id, household, row_number
+                ON CONFLICT (community_id, number) DO NOTHING
+                RETURNING id
+            )
+            INSERT INTO {self.created} SELECT id FROM created
+            """
+        )
+        through = Resident.care_tags.through._meta.db_table
+        # Rows go in by area code, so that the area, community, cell and location indexes
+        # are updated page by page rather than all over.
+        self.cursor.execute(
+            f"""
+            WITH inserted AS (
+                INSERT INTO {Resident._meta.db_table}
+                    (name, id_number_ciphertext, id_number_digest, id_number_masked,
+                     birth_date, sex, phone_ciphertext, phone_digest, phone_masked,
+                     household_id, relation_to_head, community_id, grid_cell_id, area_code,
+                     address, location, created_at, updated_at)
+                SELECT staged.name, staged.id_ct, staged.digest, staged.masked,
+                       staged.birth_date, staged.sex, staged.phone_ct, staged.phone_digest,
+                       staged.phone_masked, household.id, staged.relation,
+                       staged.community_id, staged.cell_id, staged.area_code, staged.address,
+                       CASE WHEN staged.lon IS NULL THEN NULL
+                            ELSE ST_SetSRID(ST_MakePoint(staged.lon, staged.lat), 4326) END,
+                       now(), now()
+                FROM {self.batch} AS staged
+                LEFT JOIN {Household._meta.db_table} AS household
+                  ON staged.household <> ''
+                 AND household.community_id = staged.community_id
+                 AND household.number = staged.household
+                WHERE NOT staged.bad
+                ORDER BY staged.area_code
+                ON CONFLICT (id_number_digest) DO NOTHING
+                RETURNING id, id_number_digest
+            ),
+            kept AS (
+                INSERT INTO {self.written} SELECT id, id_number_digest FROM inserted
+            ),
+            tagged AS (
+                INSERT INTO {through} (resident_id, caretag_id)
+                SELECT DISTINCT inserted.id, tag
+                FROM inserted
+                JOIN {self.batch} AS staged
+                  ON staged.digest = inserted.id_number_digest AND NOT staged.bad
+                CROSS JOIN LATERAL unnest(staged.tags) AS tag
+            )
+            SELECT count(*) FROM inserted
+            """
+        )
+        return self.cursor.fetchone()[0]
+
+    def duplicates_in_file(self) -> list[tuple[str, str, list[int]]]:
+        self.cursor.execute(f"CREATE INDEX ON {self.seen} (digest)")
+        self.cursor.execute(f"ANALYZE {self.seen}")
+        self.cursor.execute(
+            f"""
+            SELECT digest, min(masked), array_agg(row_number ORDER BY row_number)
+            FROM {self.seen}
             GROUP BY digest
             HAVING count(*) > 1
             """
@@ -479,81 +600,52 @@ class _Staging:
         return self.cursor.fetchall()
 
     def already_registered(self) -> list[tuple[int, str]]:
+        """Rows whose ID number belongs to a resident this import did not write."""
+        self.cursor.execute(f"CREATE INDEX ON {self.written} (id)")
+        self.cursor.execute(f"ANALYZE {self.written}")
         self.cursor.execute(
             f"""
-            SELECT staged.row_number, resident.id_number_masked
-            FROM {self.name} AS staged
+            SELECT seen.row_number, resident.id_number_masked
+            FROM {self.seen} AS seen
             JOIN {Resident._meta.db_table} AS resident
-              ON resident.id_number_digest = staged.digest
+              ON resident.id_number_digest = seen.digest
+            WHERE NOT EXISTS (SELECT 1 FROM {self.written} AS written
+                              WHERE written.id = resident.id)
             """
         )
         return self.cursor.fetchall()
 
-    def mark_bad(self, numbers: list[int]) -> None:
-        if numbers:
-            self.cursor.execute(
-                f"UPDATE {self.name} SET bad = true WHERE row_number = ANY(%s)", [numbers]
-            )
-
-    def write_households(self) -> int:
+    def take_back(self, digests: list[str]) -> int:
+        """Delete the residents this import wrote with these digests (duplicates found at the
+        end), their care tags, and the households created for nobody; the number deleted."""
+        if not digests:
+            return 0
+        through = Resident.care_tags.through._meta.db_table
+        taken = f"SELECT id FROM {self.written} WHERE digest = ANY(%s)"
+        self.cursor.execute(f"DELETE FROM {through} WHERE resident_id IN ({taken})", [digests])
+        self.cursor.execute(
+            f"DELETE FROM {Resident._meta.db_table} WHERE id IN ({taken})", [digests]
+        )
+        deleted = self.cursor.rowcount
+        self.cursor.execute(f"DELETE FROM {self.written} WHERE digest = ANY(%s)", [digests])
         self.cursor.execute(
             f"""
-            INSERT INTO {Household._meta.db_table}
-                (number, community_id, grid_cell_id, area_code, address, location,
-                 created_at, updated_at)
-            SELECT DISTINCT ON (community_id, household)
-                   household, community_id, cell_id, area_code, address,
-                   CASE WHEN lon IS NULL THEN NULL
-                        ELSE ST_SetSRID(ST_MakePoint(lon, lat), 4326) END,
-                   now(), now()
-            FROM {self.name}
-            WHERE NOT bad AND household <> ''
-            ORDER BY community_id, household, row_number
-            ON CONFLICT (community_id, number) DO NOTHING
+            DELETE FROM {Household._meta.db_table} AS household
+            WHERE household.id IN (SELECT id FROM {self.created})
+              AND NOT EXISTS (SELECT 1 FROM {Resident._meta.db_table} AS resident
+                              WHERE resident.household_id = household.id)
             """
         )
-        return self.cursor.rowcount
+        self.cursor.execute(
+            f"DELETE FROM {self.created} AS created WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {Household._meta.db_table} AS household "
+            f"WHERE household.id = created.id)"
+        )
+        return deleted
 
-    def write_residents(self, first_row: int, last_row: int) -> int:
-        through = Resident.care_tags.through
-        self.cursor.execute(
-            f"""
-            INSERT INTO {Resident._meta.db_table}
-                (name, id_number_ciphertext, id_number_digest, id_number_masked, birth_date, sex,
-                 phone_ciphertext, phone_digest, phone_masked, household_id, relation_to_head,
-                 community_id, grid_cell_id, area_code, address, location,
-                 created_at, updated_at)
-            SELECT staged.name, staged.id_ct, staged.digest, staged.masked, staged.birth_date,
-                   staged.sex, staged.phone_ct, staged.phone_digest, staged.phone_masked,
-                   household.id, staged.relation, staged.community_id, staged.cell_id,
-                   staged.area_code, staged.address,
-                   CASE WHEN staged.lon IS NULL THEN NULL
-                        ELSE ST_SetSRID(ST_MakePoint(staged.lon, staged.lat), 4326) END,
-                   now(), now()
-            FROM {self.name} AS staged
-            LEFT JOIN {Household._meta.db_table} AS household
-              ON staged.household <> ''
-             AND household.community_id = staged.community_id
-             AND household.number = staged.household
-            WHERE NOT staged.bad AND staged.row_number BETWEEN %s AND %s
-            """,
-            [first_row, last_row],
-        )
-        written = self.cursor.rowcount
-        self.cursor.execute(
-            f"""
-            INSERT INTO {through._meta.db_table} (resident_id, caretag_id)
-            SELECT resident.id, tag
-            FROM {self.name} AS staged
-            JOIN {Resident._meta.db_table} AS resident
-              ON resident.id_number_digest = staged.digest
-            CROSS JOIN LATERAL unnest(staged.tags) AS tag
-            WHERE NOT staged.bad AND cardinality(staged.tags) > 0
-              AND staged.row_number BETWEEN %s AND %s
-            """,
-            [first_row, last_row],
-        )
-        return written
+    def households_created(self) -> int:
+        self.cursor.execute(f"SELECT count(*) FROM {self.created}")
+        return self.cursor.fetchone()[0]
 
 
 def _batches(rows: Iterator[tuple[int, dict[str, str]]], size: int) -> Iterator[list]:
@@ -623,26 +715,62 @@ def resident_import(
     def problem(number: int, column: str, reason: str) -> RowProblem:
         return RowProblem(number, table.columns.get(column, column), reason)
 
+    shared = connections[DEFAULT_DB_ALIAS]
+    language = translation.get_language()
+
+    def share_connection() -> None:
+        # The worker runs the batch's statements in the importing transaction, on its
+        # connection; the main thread does not touch the database while a batch is out.
+        connections[DEFAULT_DB_ALIAS] = shared
+
+    def locate_and_write(rows: list[_Row], write: bool) -> int:
+        with translation.override(language):
+            _locate(rows, context)
+            return writer.write_batch(rows, write=write)
+
+    def collect(rows: list[_Row], written: int) -> None:
+        report.written += written
+        for row in rows:
+            for column, reason in sorted(row.problems, key=lambda p: order[p[0]]):
+                report.problems.append(problem(row.number, column, reason))
+
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            staging = _Staging(cursor)
-            staging.create()
-            last_row = 1
-            for batch in _batches(table.rows, batch_rows):
-                rows = [_check_row(number, values, context) for number, values in batch]
-                _locate(rows, context)
-                staging.copy(rows)
-                for row in rows:
-                    for column, reason in sorted(row.problems, key=lambda p: order[p[0]]):
-                        report.problems.append(problem(row.number, column, reason))
-                report.rows += len(rows)
-                last_row = rows[-1].number
-                table.numeric.clear()
-                tell("checking")
-            staging.prepare_checks()
+            writer = _Writer(cursor)
+            writer.create()
+            shared.inc_thread_sharing()
+            try:
+                # Two stages overlap: while the worker locates and writes one batch (mostly
+                # waiting for the database), this thread reads and checks the next.
+                with ThreadPoolExecutor(
+                    max_workers=1,
+                    thread_name_prefix="resident-import",
+                    initializer=share_connection,
+                ) as worker:
+                    out: tuple[list[_Row], Future] | None = None
+                    for batch in _batches(table.rows, batch_rows):
+                        rows = [_check_row(number, values, context) for number, values in batch]
+                        table.numeric.clear()
+                        _seal(rows)
+                        report.rows += len(rows)
+                        if out is not None:
+                            collect(out[0], out[1].result())
+                        # All or nothing: once a problem is known, only checking goes on.
+                        write = partial or not (
+                            report.problems or any(row.problems for row in rows)
+                        )
+                        out = (rows, worker.submit(locate_and_write, rows, write))
+                        tell("importing")
+                    if out is not None:
+                        collect(out[0], out[1].result())
+            finally:
+                shared.dec_thread_sharing()
+            tell("checking duplicates")
             late: list[RowProblem] = []
-            for masked, numbers in staging.duplicates_in_file():
+            duplicated: list[str] = []
+            for digest, masked, numbers in writer.duplicates_in_file():
                 listed = ", ".join(str(number) for number in numbers)
+                duplicated.append(digest)
                 for number in numbers:
                     late.append(
                         problem(
@@ -652,7 +780,7 @@ def resident_import(
                             % {"masked": masked, "rows": listed},
                         )
                     )
-            for number, masked in staging.already_registered():
+            for number, masked in writer.already_registered():
                 late.append(
                     problem(
                         number,
@@ -662,27 +790,23 @@ def resident_import(
                     )
                 )
             if late:
-                staging.mark_bad(sorted({item.row for item in late}))
+                column_order = {table.columns.get(name, name): order[name] for name in FIELDS}
                 report.problems = sorted(
                     report.problems + late,
-                    key=lambda item: (item.row, order.get(_field_of(item, table.columns), 99)),
+                    key=lambda item: (item.row, column_order.get(item.column, len(FIELDS))),
                 )
             report.good = report.rows - report.bad_rows
             if report.problems and not partial:
+                logger.info(
+                    "resident import of %s by %s: %d rows, %d with problems, nothing written",
+                    name,
+                    actor or "command",
+                    report.rows,
+                    report.bad_rows,
+                )
                 raise ResidentImportFailed(report)
-            report.households_created = staging.write_households()
-            for first in range(2, last_row + 1, WRITE_SLICE):
-                report.written += staging.write_residents(first, first + WRITE_SLICE - 1)
-                tell("writing")
-    except IntegrityError as error:
-        if "id_number_digest" not in str(error):
-            raise
-        raise Conflict(
-            _(
-                "another user registered one of these residents while the file was imported; "
-                "nothing was written: import the file again"
-            )
-        ) from error
+            report.written -= writer.take_back(duplicated)
+            report.households_created = writer.households_created()
     finally:
         report.seconds = time.perf_counter() - started
     logger.info(
@@ -697,10 +821,3 @@ def resident_import(
         report.seconds,
     )
     return report
-
-
-def _field_of(problem: RowProblem, columns: dict[str, str]) -> str:
-    for field_name, header in columns.items():
-        if header == problem.column:
-            return field_name
-    return problem.column

@@ -199,6 +199,30 @@ def test_duplicates_in_the_file_name_both_rows_and_neither_is_written(people):
     assert list(Resident.objects.values_list("name", flat=True)) == ["乙"]
 
 
+@pytest.mark.parametrize("batch_rows", [1, 2, 100])
+def test_partial_takes_back_a_duplicate_written_in_an_earlier_batch(people, batch_rows):
+    rows = [
+        HEADER_ZH,
+        ["甲", IDS[0], "", "", COMMUNITY_A, "H1", "户主", "低保"],
+        ["乙", IDS[1], "", "", COMMUNITY_A, "H3", "户主", ""],
+        ["丙", IDS[0], "", "", COMMUNITY_A, "H2", "户主", "低保、残疾人"],
+    ]
+    report = run(
+        csv_bytes(rows), "x.csv", actor=people.staff_a, partial=True, batch_rows=batch_rows
+    )
+    assert (report.written, report.bad_rows, report.households_created) == (1, 2, 1)
+    assert [(p.row, p.column) for p in report.problems] == [
+        (2, "公民身份号码"),
+        (4, "公民身份号码"),
+    ]
+    assert list(Resident.objects.values_list("name", flat=True)) == ["乙"]
+    assert list(Household.objects.values_list("number", flat=True)) == ["H3"]
+    assert Resident.care_tags.through.objects.count() == 0
+    with pytest.raises(ResidentImportFailed):
+        run(csv_bytes(rows), "x.csv", actor=people.staff_a, batch_rows=batch_rows)
+    assert Resident.objects.count() == 1 and Household.objects.count() == 1
+
+
 def test_duplicates_against_the_database_are_reported_masked(people):
     with translation.override("en"):
         resident_register(
@@ -275,7 +299,7 @@ def test_malformed_files_are_refused(people, data, filename):
         run(data, filename, actor=people.staff_a)
 
 
-def test_progress_is_reported_per_batch_and_while_writing(people):
+def test_progress_is_reported_per_batch_while_the_previous_one_is_written(people):
     steps: list[ImportProgress] = []
     rows = [HEADER_ZH] + [
         [
@@ -291,10 +315,11 @@ def test_progress_is_reported_per_batch_and_while_writing(people):
         for n in range(1, 8)
     ]
     run(csv_bytes(rows), "x.csv", actor=people.staff_a, progress=steps.append, batch_rows=3)
-    checking = [step.checked for step in steps if step.stage == "checking"]
-    assert checking == [3, 6, 7]
-    assert [step.written for step in steps if step.stage == "writing"] == [7]
+    importing = [(step.read, step.written) for step in steps if step.stage == "importing"]
+    assert importing == [(3, 0), (6, 3), (7, 6)]
+    assert (steps[-1].stage, steps[-1].written) == ("checking duplicates", 7)
     assert all(step.rate >= 0 for step in steps)
+    assert Resident.objects.count() == 7
 
 
 def test_nothing_clear_is_logged_by_an_import(people, caplog):
