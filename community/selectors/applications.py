@@ -118,15 +118,17 @@ def actor_roles(*, user, application: Application, assignments: list | None = No
     if user is None or not user.is_authenticated or not user.is_active:
         return ActorRoles(frozenset())
     roles: set[str] = set()
-    applicant_code = application.applicant.area_code
+    applicant_code = None  # read only for a grid inspector
     for role, code, department_id in assignments_of(user) if assignments is None else assignments:
         if role in COUNTER_ROLES and application.counter_code.startswith(code):
             roles.add(role)
         elif role == Role.DEPARTMENT_HANDLER:
             if department_id is not None and department_id == application.department_id:
                 roles.add(role)
-        elif role == Role.GRID_INSPECTOR and applicant_code.startswith(code):
-            roles.add(role)
+        elif role == Role.GRID_INSPECTOR:
+            applicant_code = applicant_code or application.applicant.area_code
+            if applicant_code.startswith(code):
+                roles.add(role)
     return ActorRoles(frozenset(roles), superuser=user.is_superuser)
 
 

@@ -59,7 +59,6 @@ from ..models import (
     ServiceItem,
 )
 from ..selectors.applications import (
-    HEAVY_COLUMNS,
     SUPERUSER_ROLE,
     ActorRoles,
     actor_roles,
@@ -245,8 +244,15 @@ def _reconsideration_body(application: Application) -> str:
         .only("name")
         .first()
     )
-    area_name = district.name if district else application.counter.name
+    area_name = district.name if district else _counter_of(application).name
     return _("%(area)s People's Government") % {"area": area_name}
+
+
+def _counter_of(application: Application) -> Area:
+    """The counter's code and name, without its boundary polygon."""
+    if Application.counter.is_cached(application):
+        return application.counter
+    return Area.objects.only("code", "name").get(pk=application.counter_id)
 
 
 def _issue_notice(
@@ -263,6 +269,7 @@ def _issue_notice(
     sequence = sequence_next(key=f"notice:{kind}:{application.counter_code}:{local.year}")
     number = f"{NOTICE_PREFIXES[kind]}-{application.counter_code}-{local.year}-{sequence:05d}"
     item = application.item
+    counter = _counter_of(application)
     content = {
         "kind": kind,
         "title": str(NoticeKind(kind).label),
@@ -270,7 +277,7 @@ def _issue_notice(
         "issued_at": _iso(at),
         "issued_by": _person(actor),
         "application_number": application.number,
-        "counter": {"code": application.counter.code, "name": application.counter.name},
+        "counter": {"code": counter.code, "name": counter.name},
         "applicant": {
             "name": application.applicant.name,
             "id_number_masked": application.applicant.id_number_masked,
@@ -345,10 +352,10 @@ def _begin(
     """Lock the application, check visibility, the client's view of the state and the
     transition table. Call inside a transaction."""
     assignments = assignments_of(actor)
+    # The row alone: the related rows are read when a move needs them (most need none),
+    # because planning a five-table join cost more than the lookups it saved.
     application = (
         Application.objects.select_for_update(of=("self",))
-        .select_related("item", "counter", "applicant", "department")
-        .defer(*HEAVY_COLUMNS)
         .filter(application_visibility(actor, assignments), pk=application_id)
         .first()
     )
