@@ -104,8 +104,12 @@ def resident_list(
 
 
 def _with_relations(residents: QuerySet[Resident]) -> QuerySet[Resident]:
-    return residents.select_related("community", "grid_cell", "household").prefetch_related(
-        Prefetch("care_tags", queryset=CareTag.objects.order_by("code"))
+    # The areas' boundaries are large and never shown with a resident: loading and parsing
+    # them was most of the time of a lookup by ID number.
+    return (
+        residents.select_related("community", "grid_cell", "household")
+        .defer("community__boundary", "grid_cell__boundary")
+        .prefetch_related(Prefetch("care_tags", queryset=CareTag.objects.order_by("code")))
     )
 
 
@@ -165,6 +169,7 @@ def household_list(
         households = households.filter(area_code__startswith=area_code)
     return (
         households.select_related("community", "grid_cell")
+        .defer("community__boundary", "grid_cell__boundary")
         .annotate(member_count=Count("members"))
         .order_by("community__code", "number")
     )
@@ -174,6 +179,7 @@ def household_get(*, user, household_id: int) -> Household:
     household = (
         Household.objects.filter(user_scope(user).q("area_code"))
         .select_related("community", "grid_cell")
+        .defer("community__boundary", "grid_cell__boundary")
         .filter(pk=household_id)
         .first()
     )

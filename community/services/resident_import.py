@@ -587,8 +587,11 @@ class _Writer:
         return self.cursor.fetchone()[0]
 
     def duplicates_in_file(self) -> list[tuple[str, str, list[int]]]:
-        self.cursor.execute(f"CREATE INDEX ON {self.seen} (digest)")
-        self.cursor.execute(f"ANALYZE {self.seen}")
+        # Hashing a million digests wants more than the default 4 MB of work memory; SET
+        # LOCAL ends with the transaction.
+        self.cursor.execute(
+            f"SET LOCAL work_mem = '64MB'; ANALYZE {self.seen}; ANALYZE {self.written}"
+        )
         self.cursor.execute(
             f"""
             SELECT digest, min(masked), array_agg(row_number ORDER BY row_number)
@@ -600,9 +603,9 @@ class _Writer:
         return self.cursor.fetchall()
 
     def already_registered(self) -> list[tuple[int, str]]:
-        """Rows whose ID number belongs to a resident this import did not write."""
-        self.cursor.execute(f"CREATE INDEX ON {self.written} (id)")
-        self.cursor.execute(f"ANALYZE {self.written}")
+        """Rows whose ID number belongs to a resident this import did not write. A digest
+        this import wrote was not stored before (the insert would have skipped it), so only
+        the rows left by an anti-join with `written` are looked up among the residents."""
         self.cursor.execute(
             f"""
             SELECT seen.row_number, resident.id_number_masked
@@ -610,7 +613,7 @@ class _Writer:
             JOIN {Resident._meta.db_table} AS resident
               ON resident.id_number_digest = seen.digest
             WHERE NOT EXISTS (SELECT 1 FROM {self.written} AS written
-                              WHERE written.id = resident.id)
+                              WHERE written.digest = seen.digest)
             """
         )
         return self.cursor.fetchall()
