@@ -25,9 +25,8 @@ from ..models import (
     Application,
     ApplicationStatus,
     Channel,
-    Complaint,
+    DelegationPower,
     Delivery,
-    Notice,
     Resident,
     ServiceItem,
 )
@@ -53,44 +52,33 @@ class ApplicationItemRefSerializer(serializers.Serializer):
     kind = serializers.CharField()
 
 
-class ApplicationListSerializer(serializers.ModelSerializer):
+# Plain serializers with their fields written out: a ModelSerializer inspects the model
+# again for every response, which cost more than the rest of the answer.
+class ApplicationListSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    status = serializers.ChoiceField(choices=ApplicationStatus.choices)
     status_label = serializers.CharField(source="get_status_display")
     light = serializers.CharField(help_text="green, yellow, red; empty for a refusal.")
     item = ApplicationItemRefSerializer()
+    counter_code = serializers.CharField()
     counter_name = serializers.CharField(source="counter.name")
     applicant_name = serializers.CharField(source="applicant.name")
     applicant_id_number = serializers.CharField(
         source="applicant.id_number_masked", help_text="Masked."
     )
+    channel = serializers.ChoiceField(choices=Channel.choices)
+    power = serializers.ChoiceField(choices=DelegationPower.choices)
     department_name = serializers.CharField(source="department.name", allow_null=True, default=None)
+    received_at = serializers.DateTimeField()
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    deadline = serializers.DateTimeField(help_text="Promised deadline; moved on by pauses.")
+    warn_at = serializers.DateTimeField(help_text="Yellow light from (80 % of the time used).")
+    legal_deadline = serializers.DateTimeField()
+    paused_since = serializers.DateTimeField(allow_null=True, help_text="Clock paused since.")
+    rating = serializers.IntegerField(allow_null=True)
     url = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Application
-        fields = [
-            "id",
-            "number",
-            "status",
-            "status_label",
-            "light",
-            "item",
-            "counter_code",
-            "counter_name",
-            "applicant_name",
-            "applicant_id_number",
-            "channel",
-            "power",
-            "department_name",
-            "received_at",
-            "accepted_at",
-            "decided_at",
-            "deadline",
-            "warn_at",
-            "legal_deadline",
-            "paused_since",
-            "rating",
-            "url",
-        ]
 
     def get_url(self, application) -> str:
         return reverse("community-api:application-detail", kwargs={"pk": application.pk})
@@ -110,15 +98,14 @@ class ApplicationMaterialSerializer(serializers.Serializer):
     )
 
 
-class ApplicationNoticeSerializer(serializers.ModelSerializer):
+class ApplicationNoticeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
     kind = serializers.CharField(help_text="acceptance, correction, refusal, completion or denial.")
     kind_label = serializers.CharField(source="get_kind_display")
+    number = serializers.CharField()
+    issued_at = serializers.DateTimeField()
     url = serializers.SerializerMethodField()
     print_url = serializers.SerializerMethodField(help_text="The printable page (A4).")
-
-    class Meta:
-        model = Notice
-        fields = ["id", "kind", "kind_label", "number", "issued_at", "url", "print_url"]
 
     def get_url(self, notice) -> str:
         return reverse("community-api:application-notice", kwargs={"pk": notice.pk})
@@ -130,9 +117,6 @@ class ApplicationNoticeSerializer(serializers.ModelSerializer):
 class ApplicationNoticeDetailSerializer(ApplicationNoticeSerializer):
     application = serializers.IntegerField(source="application_id")
     content = serializers.JSONField(help_text="The snapshot printed on the notice.")
-
-    class Meta(ApplicationNoticeSerializer.Meta):
-        fields = [*ApplicationNoticeSerializer.Meta.fields, "application", "content"]
 
 
 class ApplicationEventSerializer(serializers.Serializer):
@@ -146,12 +130,13 @@ class ApplicationEventSerializer(serializers.Serializer):
     data = serializers.JSONField()
 
 
-class ApplicationComplaintSerializer(serializers.ModelSerializer):
+class ApplicationComplaintSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
     application = serializers.IntegerField(source="application_id")
-
-    class Meta:
-        model = Complaint
-        fields = ["id", "application", "received_at", "content", "substantiated", "resolved_at"]
+    received_at = serializers.DateTimeField()
+    content = serializers.CharField()
+    substantiated = serializers.BooleanField(allow_null=True)
+    resolved_at = serializers.DateTimeField(allow_null=True)
 
 
 class ApplicationMoveLinkSerializer(serializers.Serializer):
@@ -161,6 +146,13 @@ class ApplicationMoveLinkSerializer(serializers.Serializer):
 
 
 class ApplicationDetailSerializer(ApplicationListSerializer):
+    reason = serializers.CharField()
+    delivery = serializers.CharField(help_text="pickup, post, grid_worker, or empty.")
+    issued_at = serializers.DateTimeField(allow_null=True)
+    forwarded_at = serializers.DateTimeField(allow_null=True)
+    paused_seconds = serializers.IntegerField(help_text="Working time paused so far.")
+    decided_on_spot = serializers.BooleanField()
+    handled_jointly = serializers.BooleanField()
     materials = ApplicationMaterialSerializer(many=True, source="detail_materials")
     notices = ApplicationNoticeSerializer(many=True, source="detail_notices")
     history = ApplicationEventSerializer(many=True, source="detail_history")
@@ -168,23 +160,6 @@ class ApplicationDetailSerializer(ApplicationListSerializer):
     moves = ApplicationMoveLinkSerializer(
         many=True, source="detail_moves", help_text="What you may do now."
     )
-
-    class Meta(ApplicationListSerializer.Meta):
-        fields = [
-            *ApplicationListSerializer.Meta.fields,
-            "reason",
-            "delivery",
-            "issued_at",
-            "forwarded_at",
-            "paused_seconds",
-            "decided_on_spot",
-            "handled_jointly",
-            "materials",
-            "notices",
-            "history",
-            "complaints",
-            "moves",
-        ]
 
 
 def _detail_response(request, application_id: int, *, code: int = status.HTTP_200_OK):
