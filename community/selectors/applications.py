@@ -22,7 +22,6 @@ from django.db.models import (
     DateTimeField,
     F,
     IntegerField,
-    Prefetch,
     Q,
     QuerySet,
     Value,
@@ -529,23 +528,3 @@ def materials_preview(*, applicant, item: ServiceItem, today: date | None = None
         )
         for requirement in requirements
     ]
-
-
-def application_history(*, user, application_id: int) -> QuerySet[ApplicationEvent]:
-    application_get(user=user, application_id=application_id)
-    return (
-        ApplicationEvent.objects.filter(application_id=application_id)
-        .select_related("actor")
-        .order_by("at", "id")
-    )
-
-
-def applications_prefetched(applications: QuerySet[Application]) -> QuerySet[Application]:
-    """Lists that show materials and notices per row, in two more queries."""
-    return applications.prefetch_related(
-        Prefetch(
-            "materials",
-            queryset=ApplicationMaterial.objects.select_related("requirement__material_type"),
-        ),
-        Prefetch("notices", queryset=Notice.objects.order_by("issued_at", "id")),
-    )
