@@ -197,7 +197,7 @@ def scene(*, needed: int, progress: Callable[[str], None]) -> dict:
         "requirements": list(item.materials.order_by("position").values_list("pk", flat=True)),
         "residents": residents,
         "made_here": Resident.objects.filter(
-            community=counter, address__startswith=BENCH_ADDRESS
+            pk__in=residents, address__startswith=BENCH_ADDRESS
         ).count(),
     }
 
