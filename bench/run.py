@@ -17,7 +17,11 @@ import time
 import warnings
 from pathlib import Path
 
-BENCHMARKS = {"locate": "bench.locate", "applications": "bench.applications"}
+BENCHMARKS = {
+    "locate": "bench.locate",
+    "residents": "bench.residents",
+    "applications": "bench.applications",
+}
 DATABASE_NAME = "wangge_bench"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
