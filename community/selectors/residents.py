@@ -10,11 +10,10 @@ department handlers read masked lists and pages of their areas only.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Count, IntegerField, Prefetch, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
-from grid.errors import InvalidInput, NotFound
+from grid.errors import Forbidden, InvalidInput, NotFound
 from grid.models import Assignment, Role
 from grid.scope import Scope, user_scope
 
@@ -61,10 +60,10 @@ def user_may_reveal(*, user, resident: Resident) -> bool:
 
 
 def require_keeper(*, user) -> Scope:
-    """The user's keeper scope; PermissionDenied (403) if they hold no keeper role at all."""
+    """The user's keeper scope; Forbidden (403) if they hold no keeper role at all."""
     scope = keeper_scope(user)
     if scope.is_empty:
-        raise PermissionDenied(
+        raise Forbidden(
             _(
                 "only community staff, street and district officers and city managers may "
                 "register, change or import residents"

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.gis.geos import Point
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
-from grid.errors import Conflict, InvalidInput, NotFound
+from grid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from grid.models import Area, AreaLevel
 from grid.scope import Scope, user_scope
 from grid.selectors.locate import coordinate_errors, locate_point
@@ -357,7 +356,7 @@ def resident_update(
     with transaction.atomic():
         current = _locked_resident(actor=actor, resident=resident)
         if not scope.covers(current.area_code):
-            raise PermissionDenied(_("your role may not change residents of this area"))
+            raise Forbidden(_("your role may not change residents of this area"))
         if expected_updated_at is not None and current.updated_at != expected_updated_at:
             raise Conflict(
                 _(
@@ -451,7 +450,7 @@ def resident_reveal(
     if target is None:
         raise NotFound(_("there is no resident %(id)s in your areas") % {"id": resident_id})
     if not keeper_scope(actor).covers(target.area_code):
-        raise PermissionDenied(
+        raise Forbidden(
             _(
                 "only community staff, street and district officers and city managers of the "
                 "resident's area may read full ID and phone numbers"

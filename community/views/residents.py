@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from grid.errors import Conflict, InvalidInput, NotFound
+from grid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from grid.models import Area, AreaLevel
 
 from ..models import PersonalField
@@ -176,6 +176,8 @@ def resident_register_page(request):
         except Conflict as error:
             form.add_error("id_number", error.message)
             conflict_resident = (error.details or {}).get("resident_id")
+        except Forbidden as error:
+            raise PermissionDenied(error.message) from error
         else:
             messages.success(
                 request,
@@ -247,6 +249,8 @@ def resident_reveal_page(request, resident_id: int):
             purpose=form.cleaned_data["purpose"],
             ip=request.META.get("REMOTE_ADDR"),
         )
+    except Forbidden as error:
+        raise PermissionDenied(error.message) from error
     except InvalidInput as error:
         for field, reason in (error.details or {}).items():
             form.add_error(field if field in form.fields else None, reason)

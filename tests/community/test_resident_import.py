@@ -7,7 +7,6 @@ import logging
 from datetime import date
 
 import pytest
-from django.core.exceptions import PermissionDenied
 from django.core.management import CommandError, call_command
 from django.utils import translation
 
@@ -19,7 +18,7 @@ from community.services.resident_import import (
     resident_import,
 )
 from community.services.residents import resident_register
-from grid.errors import InvalidInput
+from grid.errors import Forbidden, InvalidInput
 from tests.fixtures.community import valid_id_number
 
 from .resident_support import (
@@ -262,7 +261,7 @@ def test_rows_outside_the_importers_areas_are_reported(people):
 
 def test_readers_may_not_import(people):
     for reader in (people.inspector_a, people.handler):
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(Forbidden):
             run(csv_bytes(good_rows()), "x.csv", actor=reader)
     assert Resident.objects.count() == 0
 
@@ -379,3 +378,5 @@ def test_the_command_partial_and_without_a_user(people, tmp_path):
     assert Resident.objects.count() == 4  # an operator's run reaches every area
     with translation.override("en"), pytest.raises(CommandError, match="there is no user"):
         call_command("resident_import", str(path), "--user", "nobody")
+    with translation.override("en"), pytest.raises(CommandError, match="only community staff"):
+        call_command("resident_import", str(path), "--user", "inspector-a")

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 import pytest
 from cryptography.fernet import Fernet
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.test import override_settings
 from django.urls import reverse
@@ -30,7 +29,7 @@ from community.services.residents import (
     resident_reveal,
     resident_update,
 )
-from grid.errors import Conflict, InvalidInput, NotFound
+from grid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.fixtures.community import valid_id_number
 
 from .resident_support import (
@@ -198,7 +197,7 @@ def test_roles_without_a_keeper_role_here_may_not_register(people, who):
     if who == "district_other":
         assert problems(register, actor)["community"].startswith("there is no community")
     else:
-        with pytest.raises(PermissionDenied):
+        with pytest.raises(Forbidden):
             register(actor)
     assert Resident.objects.count() == 0
 
@@ -311,7 +310,7 @@ def test_a_reveal_returns_the_value_and_writes_exactly_one_audit_row(people):
 @pytest.mark.parametrize("who", ["inspector_a", "handler"])
 def test_roles_that_may_not_reveal_get_403_and_no_row(people, who):
     resident = register(people.staff_a, community=None, location=POINT_A_NW)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Forbidden):
         resident_reveal(
             actor=getattr(people, who), resident=resident, field="id_number", purpose="看看"
         )
@@ -411,7 +410,7 @@ def test_updates_outside_the_scope_or_by_readers_are_refused(people):
     resident = register(people.staff_a, community=None, location=POINT_A_NW)
     with pytest.raises(NotFound):
         resident_update(actor=people.staff_b, resident=resident, name="x")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Forbidden):
         resident_update(actor=people.inspector_a, resident=resident, name="x")
     assert problems(
         resident_update, actor=people.staff_a, resident=resident, location=POINT_OTHER_DISTRICT

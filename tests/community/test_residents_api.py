@@ -265,6 +265,7 @@ def test_reveal_is_403_for_readers_and_records_nothing(people, residents, who):
         url("resident-reveal", a.pk), {"field": "id_number", "purpose": "看看"}, format="json"
     )
     assert response.status_code == 403
+    assert response.json()["error"] == "forbidden"
     no_clear_values(response)
     assert PersonalDataAccess.objects.count() == 0
 

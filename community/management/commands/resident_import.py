@@ -6,7 +6,6 @@ import csv
 import time
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
@@ -89,8 +88,6 @@ class Command(BaseCommand):
                     f"  {problem['row']:>6}  {problem['column']}: {problem['reason']}"
                 )
             raise CommandError(error.message) from error
-        except PermissionDenied as error:
-            raise CommandError(str(error)) from error
         except FileNotFoundError as error:
             raise CommandError(
                 _("there is no file “%(file)s”") % {"file": options["file"]}
