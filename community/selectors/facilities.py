@@ -20,7 +20,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from grid.errors import DomainError, InvalidInput, NotFound
+from grid.errors import DomainError, Forbidden, InvalidInput, NotFound
 from grid.models import Assignment, Role
 from grid.scope import Scope, user_scope
 
@@ -46,13 +46,6 @@ ROLE_ACTIONS: dict[str, frozenset[FacilityAction]] = {
     Role.GRID_INSPECTOR: frozenset({FacilityAction.VIEW, FacilityAction.MAINTAIN}),
     Role.COMMUNITY_STAFF: frozenset({FacilityAction.VIEW}),
 }
-
-
-class FacilityActionForbidden(DomainError):
-    """The facility is in the user's areas, but their role does not allow the action."""
-
-    status = 403
-    code = "forbidden"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +107,11 @@ class FacilityAccess:
             ):
                 return None
         if any(grant.role == Role.DEPARTMENT_HANDLER for grant in covering):
-            return FacilityActionForbidden(
+            return Forbidden(
                 _("only the owner department's handlers may %(action)s this facility")
                 % {"action": _action_label(action)}
             )
-        return FacilityActionForbidden(
+        return Forbidden(
             _("your role may not %(action)s facilities") % {"action": _action_label(action)}
         )
 

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from grid.errors import Conflict, DomainError, InvalidInput, NotFound
+from grid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from grid.models import Area, AreaLevel, Department, DepartmentKind
 from grid.scope import user_scope
 
@@ -89,13 +89,6 @@ _REQUIRED = (
     "promised_limit_days",
     "service_object",
 )
-
-
-class NotPermitted(DomainError):
-    """The person's role does not allow the change in that area."""
-
-    status = 403
-    code = "forbidden"
 
 
 # ---------------------------------------------------------------- the seed catalogue
@@ -462,7 +455,7 @@ def _check_may_delegate(*, actor, counter: Area) -> None:
             details={"code": counter.code},
         )
     if not delegation_granting_scope(user=actor).covers(counter.code):
-        raise NotPermitted(
+        raise Forbidden(
             _(
                 "only district officers and city managers of the area may delegate items to "
                 "%(counter)s or withdraw them"

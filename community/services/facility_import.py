@@ -26,14 +26,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from grid.errors import Conflict, InvalidInput, NotFound
+from grid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from grid.models import Department
 from grid.selectors.locate import Location, coordinate_errors, locate_points
 
 from ..models import Facility, FacilityCategory, FacilityState
 from ..selectors.facilities import (
     FacilityAction,
-    FacilityActionForbidden,
     facility_access,
     facility_codes_taken,
 )
@@ -341,7 +340,7 @@ def facility_import(
     checked and written."""
     access = facility_access(user=actor)
     if not access.may_at_all(FacilityAction.EDIT):
-        raise FacilityActionForbidden(_("your role may not register facilities"))
+        raise Forbidden(_("your role may not register facilities"))
     table = read_table(source, filename=filename, aliases=ALIASES, required=REQUIRED)
     cols = _Columns(table.columns)
     catalogue = _Catalogue()

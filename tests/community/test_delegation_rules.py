@@ -15,8 +15,8 @@ from community.models import (
     DelegationPower,
 )
 from community.selectors.catalogue import counter_may_accept
-from community.services.catalogue import NotPermitted, delegation_grant, delegation_revoke
-from grid.errors import Conflict, InvalidInput, NotFound
+from community.services.catalogue import delegation_grant, delegation_revoke
+from grid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from grid.models import Area, AreaLevel, Role
 from tests.factories import assign
 from tests.fixtures.community import catalogue_user, make_delegation, make_item
@@ -175,12 +175,12 @@ def test_counter_staff_cannot_grant_or_withdraw_at_all(square_city, item, role, 
         with pytest.raises(NotFound):
             delegation_grant(actor=user, item=item, counter=target, power="decide")
         return
-    with translation.override("en"), pytest.raises(NotPermitted) as caught:
+    with translation.override("en"), pytest.raises(Forbidden) as caught:
         delegation_grant(actor=user, item=item, counter=target, power="decide")
     assert caught.value.status == 403
     assert "only district officers and city managers" in caught.value.message
     delegation = make_delegation(item=item, counter=target)
-    with pytest.raises(NotPermitted):
+    with pytest.raises(Forbidden):
         delegation_revoke(actor=user, delegation=delegation)
     delegation.refresh_from_db()
     assert delegation.active
@@ -191,7 +191,7 @@ def test_granting_rights_come_from_the_officer_role_not_from_any_assignment(squa
     but may not delegate to it."""
     user = catalogue_user("two-hats", square_city.districts["360502"], Role.DISTRICT_OFFICER)
     assign(user, square_city.communities[C3], Role.COMMUNITY_STAFF)
-    with pytest.raises(NotPermitted):
+    with pytest.raises(Forbidden):
         delegation_grant(actor=user, item=item, counter=square_city.communities[C3], power="decide")
     delegation_grant(actor=user, item=item, counter=square_city.communities[C1], power="decide")
 

@@ -17,7 +17,6 @@ from community.models import Facility, FacilityCategory, FacilityState, Facility
 from community.selectors import facilities as facility_selectors
 from community.selectors.facilities import (
     FacilityAction,
-    FacilityActionForbidden,
     facilities_inspection_due,
     facilities_near,
     facility_access,
@@ -33,7 +32,7 @@ from community.services.facilities import (
     facility_set_state,
     facility_update,
 )
-from grid.errors import Conflict, InvalidInput, NotFound
+from grid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from grid.models import Role
 from tests.factories import department
 from tests.fixtures.community import (
@@ -485,11 +484,11 @@ def test_the_docstring_table_is_what_the_code_does(square_city, label, cells):
             assert owned is None and not_owned is None, (label, action)
         elif cell == "owner department's":
             assert owned is None, (label, action)
-            assert isinstance(not_owned, FacilityActionForbidden), (label, action)
+            assert isinstance(not_owned, Forbidden), (label, action)
         else:
             assert cell == "—"
-            assert isinstance(owned, FacilityActionForbidden), (label, action)
-            assert isinstance(not_owned, FacilityActionForbidden), (label, action)
+            assert isinstance(owned, Forbidden), (label, action)
+            assert isinstance(not_owned, Forbidden), (label, action)
 
 
 def test_services_follow_the_table(square_city):
@@ -506,20 +505,20 @@ def test_services_follow_the_table(square_city):
 
     # handlers: their department's facilities only
     facility_register(actor=handler, category=category, location=point, owner_department=owner)
-    with pytest.raises(FacilityActionForbidden):
+    with pytest.raises(Forbidden):
         facility_register(actor=handler, category=category, location=point)
     owned = facility_update(facility=owned, actor=handler, updated_at=owned.updated_at, name="x")
-    with pytest.raises(FacilityActionForbidden):
+    with pytest.raises(Forbidden):
         facility_update(
             facility=not_owned, actor=handler, updated_at=not_owned.updated_at, name="x"
         )
-    with pytest.raises(FacilityActionForbidden):
+    with pytest.raises(Forbidden):
         # nor may they give their facility away to another department
         facility_update(
             facility=owned, actor=handler, updated_at=owned.updated_at, owner_department=other
         )
     facility_set_state(facility=owned, state="lost", actor=handler, reason="被盗")
-    with pytest.raises(FacilityActionForbidden):
+    with pytest.raises(Forbidden):
         facility_set_state(facility=not_owned, state="lost", actor=handler, reason="被盗")
 
     # inspectors: state and inspections on their cells, no registering or editing
@@ -527,9 +526,9 @@ def test_services_follow_the_table(square_city):
     facility_record_inspection(
         facility=not_owned, actor=inspector, inspected_on=timezone.localdate()
     )
-    with pytest.raises(FacilityActionForbidden):
+    with pytest.raises(Forbidden):
         facility_register(actor=inspector, category=category, location=point)
-    with pytest.raises(FacilityActionForbidden):
+    with pytest.raises(Forbidden):
         facility_update(
             facility=not_owned, actor=inspector, updated_at=not_owned.updated_at, name="y"
         )
@@ -543,9 +542,9 @@ def test_services_follow_the_table(square_city):
 
     # community staff: read only
     assert owned in facility_list(user=staff)
-    with pytest.raises(FacilityActionForbidden):
+    with pytest.raises(Forbidden):
         facility_set_state(facility=neighbour, state="lost", actor=staff, reason="x")
-    with pytest.raises(FacilityActionForbidden):
+    with pytest.raises(Forbidden):
         facility_record_inspection(
             facility=neighbour, actor=staff, inspected_on=timezone.localdate()
         )
@@ -553,7 +552,7 @@ def test_services_follow_the_table(square_city):
 
 def test_messages_name_the_refusal(square_city):
     inspector = officer(square_city, "360502001001001", Role.GRID_INSPECTOR)
-    with translation.override("en"), pytest.raises(FacilityActionForbidden) as caught:
+    with translation.override("en"), pytest.raises(Forbidden) as caught:
         facility_register(
             actor=inspector,
             category=facility_category(),

@@ -39,7 +39,9 @@ def test_csv_in_the_encodings_chinese_offices_use(encoding):
 def test_xlsx_rows_with_numbers_flagged():
     data = xlsx_bytes([["name", "id_number", "phone"], ["王五", "36050219900101123X", 13800138000]])
     table, rows = read(data, "people.xlsx")
-    assert rows == [(2, {"name": "王五", "id_number": "36050219900101123X", "phone": "13800138000"})]
+    assert rows == [
+        (2, {"name": "王五", "id_number": "36050219900101123X", "phone": "13800138000"})
+    ]
     assert table.numeric == {2: {"phone"}}
 
 
