@@ -45,9 +45,6 @@ from ..models import Application, Channel, Complaint, ServiceItem
 from ..transitions import OPEN_STATES
 from .catalogue import delegation_rate
 
-# Which ratings of the five levels (GB/T 39735) count as satisfied; a city may set its own.
-DEFAULT_SATISFIED_RATINGS = (4, 5)
-
 RATE, AVERAGE, COUNT = "rate", "average", "count"
 
 INDICATORS = (
@@ -95,7 +92,7 @@ class WindowIndicators:
 
 
 def satisfied_ratings() -> tuple[int, ...]:
-    return tuple(getattr(settings, "WANGGE_SATISFIED_RATINGS", DEFAULT_SATISFIED_RATINGS))
+    return tuple(settings.WANGGE_SATISFIED_RATINGS)
 
 
 # Raw SQL: the working-day arithmetic needs a running count of working days over the

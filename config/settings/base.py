@@ -170,6 +170,10 @@ WANGGE_RESIDENT_UPLOAD_MAX = env.int("WANGGE_RESIDENT_UPLOAD_MAX", default=5 * 1
 # Largest facility (部件) CSV/XLSX file accepted by the import API, in bytes.
 WANGGE_FACILITY_UPLOAD_MAX = env.int("WANGGE_FACILITY_UPLOAD_MAX", default=20 * 1024 * 1024)
 
+# Which of the five rating levels (1 非常不满意 … 5 非常满意, GB/T 39735) count as satisfied
+# in 窗口服务满意率.
+WANGGE_SATISFIED_RATINGS = tuple(env.list("WANGGE_SATISFIED_RATINGS", cast=int, default=[4, 5]))
+
 # Residents' personal data (community.pii). ID and phone numbers are encrypted with Fernet
 # keys, newest first (rotate by putting a new key in front; old ones still decrypt), and
 # indexed by an HMAC with a separate lookup key. The defaults are for development only;
