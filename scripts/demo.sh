@@ -18,7 +18,8 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 python manage.py migrate --noinput
-python manage.py demo_seed   # does nothing when the demo city is already there
+python manage.py demo_seed            # does nothing when the demo city is already there
+python manage.py community_demo_seed  # catalogue, delegations, residents, facilities, applications
 
 port="$(free_port "${WANGGE_PORT:-8000}")"
 mkdir -p "$LOCAL/celery"

@@ -13,6 +13,7 @@ Every demo account has the password DEMO_PASSWORD. The accounts, for the demo ci
 | community | community staff | the first community of that street (360502001001) |
 | inspector | grid inspector | every grid cell of that community |
 | handler | department handler | the first district's 城市管理局 (渝水区城市管理局) |
+| reviewer | department handler | that street's 民政办 (城南街道民政办), which reviews forwarded 民政 applications |
 | inspector-<community code> | grid inspector | the cells of that community |
 
 The per-community inspectors exist only in small cities (up to COMMUNITY_INSPECTORS_MAX_CELLS
@@ -83,6 +84,7 @@ STREET_OFFICER = "street"
 COMMUNITY_STAFF = "community"
 GRID_INSPECTOR = "inspector"
 DEPARTMENT_HANDLER = "handler"
+REVIEWER = "reviewer"
 DEMO_USERNAMES = (
     ADMIN,
     CITY_MANAGER,
@@ -92,6 +94,7 @@ DEMO_USERNAMES = (
     COMMUNITY_STAFF,
     GRID_INSPECTOR,
     DEPARTMENT_HANDLER,
+    REVIEWER,
 )
 COMMUNITY_INSPECTOR_PREFIX = "inspector-"
 COMMUNITY_INSPECTORS_MAX_CELLS = 10_000
@@ -222,6 +225,10 @@ def _wanted_accounts(
     add(COMMUNITY_STAFF, [community.id], Role.COMMUNITY_STAFF)
     add(GRID_INSPECTOR, cells_of.get(community.id, []), Role.GRID_INSPECTOR)
     add(DEPARTMENT_HANDLER, [district.id], Role.DEPARTMENT_HANDLER, handler_department.id)
+    reviewer_department = Department.objects.get(
+        area=street, name=STREET_DEPARTMENTS["minzheng"].format(area=street.name)
+    )
+    add(REVIEWER, [street.id], Role.DEPARTMENT_HANDLER, reviewer_department.id)
     if community_inspectors:
         others = (
             current.subtree(city.code)
