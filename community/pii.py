@@ -9,23 +9,14 @@ be reversed or recomputed without the key. Only masked forms are stored in clear
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import os
-import struct
-import time
 from collections.abc import Sequence
 from functools import cache
 
-import numpy as np
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-
-_FERNET_VERSION = b"\x80"
-_BLOCK = 16
 
 
 @cache
@@ -47,59 +38,12 @@ def encrypt(value: str) -> str:
     return _cipher().encrypt(value.encode()).decode()
 
 
-@cache
-def _fernet_key_parts(key: str) -> tuple[bytes, bytes]:
-    """(signing key, encryption key) of a Fernet key, as the Fernet specification splits it."""
-    _fernet((key,))  # refuses a malformed key with the same message as encrypt()
-    raw = base64.urlsafe_b64decode(key)
-    return raw[:16], raw[16:]
-
-
 def encrypt_many(values: Sequence[str]) -> list[str]:
-    """encrypt() for many values at once, for imports: the same Fernet tokens (version,
-    timestamp, random IV, AES-128-CBC with PKCS7 padding, HMAC-SHA256), under the newest key.
-
-    CBC is computed here from the AES block function: the first block of every value is
-    enciphered in one call over all values (each XORed with its own IV), then the second
-    block of every value (XORed with its first ciphertext block), and so on. This is the CBC
-    construction itself, so Fernet.decrypt reads the tokens. It saves the per-value set-up of
-    a cipher, a padder and an HMAC, most of the cost: measured on a 2-core machine, 25 µs a
-    value one at a time, 7 µs in batches.
-    """
-    if not values:
-        return []
-    signing_key, encryption_key = _fernet_key_parts(settings.WANGGE_PII_KEYS[0])
-    signer = hmac.new(signing_key, digestmod=hashlib.sha256)
-    header = _FERNET_VERSION + struct.pack(">Q", int(time.time()))
-    block_cipher = Cipher(algorithms.AES(encryption_key), modes.ECB()).encryptor()
-    tokens: list[str] = [""] * len(values)
-    by_length: dict[int, list[tuple[int, bytes]]] = {}
-    for index, value in enumerate(values):
-        data = value.encode()
-        by_length.setdefault(len(data) // _BLOCK + 1, []).append((index, data))
-    for blocks, items in by_length.items():
-        count, size = len(items), blocks * _BLOCK
-        padded = b"".join(
-            data + bytes([size - len(data)]) * (size - len(data)) for _, data in items
-        )
-        plain = np.frombuffer(padded, dtype=np.uint8).reshape(count, blocks, _BLOCK)
-        previous = np.frombuffer(os.urandom(_BLOCK * count), dtype=np.uint8).reshape(count, _BLOCK)
-        body = np.empty((count, _BLOCK + size), dtype=np.uint8)
-        body[:, :_BLOCK] = previous
-        for block in range(blocks):
-            mixed = np.bitwise_xor(plain[:, block], previous).tobytes()
-            previous = np.frombuffer(block_cipher.update(mixed), dtype=np.uint8).reshape(
-                count, _BLOCK
-            )
-            body[:, _BLOCK * (block + 1) : _BLOCK * (block + 2)] = previous
-        raw = body.tobytes()
-        step = _BLOCK + size
-        for position, (index, _data) in enumerate(items):
-            signed = header + raw[position * step : (position + 1) * step]
-            mac = signer.copy()
-            mac.update(signed)
-            tokens[index] = base64.urlsafe_b64encode(signed + mac.digest()).decode()
-    return tokens
+    """encrypt() for many values (imports): the cipher is looked up once. The tokens come from
+    the cryptography library's Fernet itself — no hand-made cipher code for personal data,
+    even though building CBC over a batch measured about 3× faster."""
+    cipher = _cipher()
+    return [cipher.encrypt(value.encode()).decode() for value in values]
 
 
 def decrypt(token: str) -> str:
