@@ -196,6 +196,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "grid.tasks.calendar_extend",
         "schedule": crontab(minute=30, hour=2, day_of_month=1),
     },
+    # Supervision (督办): turns the lights of open cases every minute. A scan left waiting
+    # behind a busy worker expires, since the next minute's scan does the same work.
+    "casework.supervision_scan": {
+        "task": "casework.tasks.supervision_scan",
+        "schedule": crontab(minute="*"),
+        "options": {"expires": 55},
+    },
 }
 
 LOGGING = {
