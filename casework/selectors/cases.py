@@ -470,8 +470,8 @@ def photo_get(*, user, photo_id: int) -> IncidentPhoto:
 
 
 def category_list(*, kind: str | None = None, q: str | None = None) -> QuerySet[Category]:
-    """Active categories, components then events, by major class and code; `q` searches the
-    code, the name and the major class's name."""
+    """Active categories, components then events, by code scheme, major class and code; `q`
+    searches the code, the name and the major class's name."""
     categories = Category.objects.filter(active=True).select_related("facility_category")
     if kind:
         if kind not in CategoryKind.values:
@@ -484,28 +484,31 @@ def category_list(*, kind: str | None = None, q: str | None = None) -> QuerySet[
         categories = categories.filter(
             Q(code__startswith=q) | Q(name__icontains=q) | Q(major_name__icontains=q)
         )
-    return categories.order_by("kind", "major_code", "code", "scheme")
+    return categories.order_by("kind", "scheme", "major_code", "code")
 
 
 @dataclass(frozen=True)
 class CategoryMajor:
     kind: str
     kind_label: str
+    scheme: str
     code: str
     name: str
     categories: list[Category]
 
 
 def category_tree() -> list[CategoryMajor]:
-    """The active categories grouped major → minor, for the report form's picker."""
+    """The active categories grouped major → minor (each code scheme apart: the same major
+    code means different classes in different schemes), for the report form's picker."""
     kind_labels = dict(CategoryKind.choices)
-    groups: dict[tuple[str, str], CategoryMajor] = {}
+    groups: dict[tuple[str, str, str], CategoryMajor] = {}
     for category in category_list():
-        key = (category.kind, category.major_code)
+        key = (category.kind, category.scheme, category.major_code)
         if key not in groups:
             groups[key] = CategoryMajor(
                 kind=category.kind,
                 kind_label=str(kind_labels[category.kind]),
+                scheme=category.scheme,
                 code=category.major_code,
                 name=category.major_name,
                 categories=[],
