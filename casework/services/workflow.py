@@ -76,7 +76,8 @@ from django.utils.translation import gettext as _
 from community.models import Facility, FacilityState
 from community.services.facilities import facility_set_state
 from grid.errors import Conflict, Forbidden, InvalidInput, NotFound
-from grid.models import AreaLevel, Assignment, Department, Notification, Role
+from grid.models import AreaLevel, Assignment, Department, Role
+from grid.services.notifications import NotificationDraft, notifications_create_many
 from grid.workcalendar import CalendarError, WorkCalendar, add_working_hours, working_time_between
 
 from ..access import CaseAccess, case_access
@@ -441,17 +442,13 @@ def _inspectors(incident: Incident) -> set[int]:
 
 
 def _notify(m: _Move, users: set[int], *, kind: str, title: str, body: str = "") -> None:
-    recipients = sorted(users - {getattr(m.actor, "pk", None)})
-    Notification.objects.bulk_create(
-        [
-            Notification(
-                user_id=user_id,
-                kind=kind,
-                title=title,
-                body=body,
-                link=case_link(m.incident),
+    """Notify `users` but the actor, in the move's transaction (see the module docstring)."""
+    notifications_create_many(
+        drafts=[
+            NotificationDraft(
+                user_id=user_id, kind=kind, title=title, body=body, link=case_link(m.incident)
             )
-            for user_id in recipients
+            for user_id in sorted(users - {getattr(m.actor, "pk", None)})
         ]
     )
 
@@ -1088,11 +1085,12 @@ def incident_handle(
     incident_photos_add(
         actor=actor, incident=incident, files=files, stage=PhotoStage.HANDLED, event=event
     )
+    dispatchers = _dispatchers(incident)
     title = _("Case %(number)s was reported handled") % {"number": incident.number}
-    _notify(m, _dispatchers(incident), kind="case_handled", title=title)
+    _notify(m, dispatchers, kind="case_handled", title=title)
     _notify(
         m,
-        _inspectors(incident) - _dispatchers(incident),
+        _inspectors(incident) - dispatchers,
         kind="case_check_due",
         title=_("Case %(number)s was reported handled: check it on site")
         % {"number": incident.number},
