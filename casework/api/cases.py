@@ -35,6 +35,7 @@ from grid.models import Role
 
 from ..models import (
     HANDLING_TIERS,
+    Category,
     CategoryKind,
     Incident,
     Light,
@@ -514,7 +515,7 @@ class CaseCategoryFilterSerializer(serializers.Serializer):
 class CaseCategoryListApi(CaseworkApiMixin, generics.ListAPIView):
     serializer_class = CaseCategorySerializer
     pagination_class = CaseCategoryPagination
-    queryset = Incident.objects.none()
+    queryset = Category.objects.none()
 
     def get_queryset(self):
         data = validated(CaseCategoryFilterSerializer, self.request.query_params)

@@ -126,6 +126,9 @@ def test_the_list_filters(case_world):
     assert only(tier=AreaLevel.DISTRICT) == {yellow.number}
     assert only(department=case_world.departments["a"].pk) == {yellow.number}
     assert only(unlocated="true") == {unlocated.number}
+    yellow.assignee = case_world.user("handler-a")
+    yellow.save(update_fields=["assignee"])
+    assert only(assignee=case_world.user("handler-a").pk) == {yellow.number}
     assert unlocated.number not in only(unlocated="false")
 
 
@@ -170,6 +173,20 @@ def test_list_rows_carry_what_a_queue_shows(case_world):
     assert row["unlocated"] is False and row["area_code"] == CELL_A
     assert row["location"]["lon"] == pytest.approx(114.005)
     assert row["location"]["lat"] == pytest.approx(27.815)
+
+
+def test_the_list_reads_the_same_few_times_for_more_rows(case_world, django_assert_max_num_queries):
+    client = as_user(case_world, "district-a")
+    for _ in range(2):
+        make_case(case_world, status=Status.DISPATCHED, department=case_world.departments["a"])
+    with django_assert_max_num_queries(10) as few:
+        client.get("/api/casework/cases")
+        client.get("/api/casework/queue")
+    for _ in range(10):
+        make_case(case_world, status=Status.DISPATCHED, department=case_world.departments["a"])
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(numbers(client.get("/api/casework/cases"))) == 12
+        client.get("/api/casework/queue")
 
 
 # --- my queue -------------------------------------------------------------------------------

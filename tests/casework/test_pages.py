@@ -103,6 +103,30 @@ def test_the_report_form_works_without_javascript(report_world, client, media):
     assert "already sent" in again.content.decode()
 
 
+def test_after_the_report_the_likely_duplicates_are_shown(report_world, client):
+    first = report_case(report_world).incident
+    logged_in(client, report_world.user("inspector-a"))
+    lon, lat = report_world.point(dx=0.0001)
+    answer = client.post(
+        "/casework/report/",
+        {
+            "external_id": "web-dup",
+            "lon": lon,
+            "lat": lat,
+            "category": first.category_id,
+            "description": "又一堆垃圾",
+        },
+        follow=True,
+        **EN,
+    )
+    html = answer.content.decode()
+    second = Incident.objects.exclude(pk=first.pk).get()
+    assert f'id="case-number">{second.number}<' in html
+    assert "1 open case of this category nearby may be the same problem" in html
+    duplicates = html[html.index('id="likely-duplicates"') :]
+    assert f'data-number="{first.number}"' in duplicates[: duplicates.index("</ul>")]
+
+
 def test_the_report_form_names_what_is_missing(report_world, client):
     logged_in(client, report_world.user("inspector-a"))
     answer = client.post("/casework/report/", {"action": "report", "external_id": "web-1"}, **EN)
