@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 
 from casework.deadlines import step_clock
@@ -399,3 +400,60 @@ def test_no_deadline_in_casework_is_a_celery_countdown_or_eta():
 @pytest.mark.parametrize("line", ["task.apply_async(countdown=60)", "x.apply_async(eta=when)"])
 def test_the_countdown_check_would_find_one(line):
     assert CELERY_CLOCK.search(line)
+
+
+def test_the_notification_link_is_the_case_page(case_world):
+    case = clocked(case_world, warn_in=-MINUTE, due_in=MINUTE)
+    assert case_path(case.number) == reverse("casework:case", kwargs={"number": case.number})
+
+
+# ---------------------------------------------------------------- the list of records
+
+
+SUPERVISION_API = "/api/casework/supervision"
+
+
+def test_api_lists_the_records_of_visible_cases_newest_first(case_world, api_client):
+    in_a = clocked(case_world, warn_in=-2 * MINUTE, due_in=-MINUTE)
+    yellow_in_a = clocked(case_world, warn_in=-MINUTE, due_in=MINUTE)
+    in_b = clocked(case_world, warn_in=-2 * MINUTE, due_in=-MINUTE, cell="360521001001001")
+    supervision_scan(now=NOW)
+    Incident.objects.filter(pk=yellow_in_a.pk).update(status=Status.CLOSED)
+    api_client.force_authenticate(case_world.user("district-a"))
+
+    everything = api_client.get(SUPERVISION_API).json()
+    red = api_client.get(SUPERVISION_API, {"level": "red"}).json()
+    still_open = api_client.get(SUPERVISION_API, {"open": "true"}).json()
+    supervised_by_b = api_client.get(SUPERVISION_API, {"supervising": "360521"}).json()
+
+    assert everything["count"] == 2
+    assert {row["number"] for row in everything["results"]} == {in_a.number, yellow_in_a.number}
+    assert [row["number"] for row in red["results"]] == [in_a.number]
+    assert red["results"][0] == {
+        "id": red["results"][0]["id"],
+        "number": in_a.number,
+        "status": "registered",
+        "light": "red",
+        "step": "dispatch",
+        "step_round": 0,
+        "level": "red",
+        "recorded_at": red["results"][0]["recorded_at"],
+        "deadline": red["results"][0]["deadline"],
+        "holder": {"code": "360502001", "name": "城南街道"},
+        "department": None,
+        "supervising_area": {"code": "360502", "name": "渝水区"},
+        "link": case_path(in_a.number),
+    }
+    assert datetime.fromisoformat(red["results"][0]["deadline"]) == NOW - MINUTE
+    assert [row["number"] for row in still_open["results"]] == [in_a.number]
+    assert supervised_by_b["count"] == 0
+    assert in_b.number not in {row["number"] for row in everything["results"]}
+
+
+def test_api_lists_nothing_for_someone_without_areas(case_world, api_client):
+    clocked(case_world, warn_in=-2 * MINUTE, due_in=-MINUTE)
+    supervision_scan(now=NOW)
+    api_client.force_authenticate(case_world.user("nobody"))
+
+    assert api_client.get(SUPERVISION_API).json()["count"] == 0
+    assert api_client.get(SUPERVISION_API, {"level": "purple"}).status_code == 400
