@@ -31,8 +31,9 @@ _FIELDS = [
     }
 ]
 # Raw SQL: this runs in every report, and building it through the ORM cost about three times
-# the database's own time. Distances are on the spheroid (geography), in metres; the time
-# window over the (category, reported_at) index leaves few rows for ST_DWithin to measure.
+# the database's own time. Distances are on the spheroid (geography), in metres; the
+# expression `location::geography` is the one the index incident_location_geography is built
+# on (migration 0005), so ST_DWithin is answered from it even for long windows.
 _DUPLICATES_SQL = """
     SELECT {fields}, ST_X(location), ST_Y(location),
            ST_Distance(location::geography, probe.point) AS distance_m
