@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.indexes import GistIndex
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -77,9 +77,12 @@ class Area(models.Model):
                 fields=["code"], name="area_code_prefix", opclasses=["varchar_pattern_ops"]
             ),
             models.Index(fields=["level", "code"], name="area_level_code"),
-            # Locate looks only at current grid cells.
+            # Locate looks only at current grid cells. Declared on the expression F("boundary"),
+            # not fields=["boundary"]: Django's PostGIS schema editor builds a spatial index on
+            # a field without its condition (Django ticket #36694), and the index would hold
+            # every level and every version.
             GistIndex(
-                fields=["boundary"],
+                F("boundary"),
                 name="area_current_cell_boundary",
                 condition=Q(level=AreaLevel.GRID, valid_to__isnull=True),
             ),

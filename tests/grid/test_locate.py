@@ -108,6 +108,17 @@ def test_the_shared_edge_answer_is_the_smallest_code_of_all_covering_cells(squar
         assert covering[0] == cell_code
 
 
+def test_the_locate_index_holds_current_grid_cells_only():
+    """Declared partial in the model, and partial in the database (Django ticket #36694)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'area_current_cell_boundary'"
+        )
+        (definition,) = cursor.fetchone()
+    assert "USING gist (boundary)" in definition
+    assert definition.endswith("WHERE ((level = 5) AND (valid_to IS NULL))")
+
+
 def test_locate_point_is_one_round_trip(square_city, django_assert_num_queries):
     with django_assert_num_queries(1):
         location = locate_point(lon=114.005, lat=27.815)
