@@ -10,6 +10,7 @@ from .models import (
     DepartmentKind,
     WorkingPeriod,
 )
+from .services.areas import area_admin_save
 
 
 class CurrentFilter(admin.SimpleListFilter):
@@ -36,6 +37,9 @@ class AreaAdmin(LeafletGeoAdmin):
     readonly_fields = ["created_at", "updated_at"]
     list_select_related = ["parent"]
     show_full_result_count = False
+
+    def save_model(self, request, obj, form, change):
+        area_admin_save(area=obj)
 
 
 @admin.register(DepartmentKind)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GistIndex
 from django.db.models import F, Q
 from django.utils import timezone
@@ -84,6 +85,14 @@ class Area(models.Model):
             GistIndex(
                 F("boundary"),
                 name="area_current_cell_boundary",
+                condition=Q(level=AreaLevel.GRID, valid_to__isnull=True),
+            ),
+            # Bulk locate reads code, name and parent of thousands of cells by id at a time:
+            # from the index alone where the table's pages are all visible.
+            models.Index(
+                fields=["id"],
+                include=["code", "name", "parent"],
+                name="area_current_cell_chain",
                 condition=Q(level=AreaLevel.GRID, valid_to__isnull=True),
             ),
         ]
@@ -248,3 +257,55 @@ class Sequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+class LocateTileGrid(models.Model):
+    """The regular lon/lat tiling that LocateTileBlock rows are laid on (one row, id 1).
+
+    Tile (i, j) spans west + i·tile_size ≤ lon < west + (i + 1)·tile_size, and the same in
+    latitude from south, for any integers i, j, so the tile of any point can be computed.
+    The tile size is chosen from the typical size of the current grid cells when the tiles
+    are built from scratch (grid.services.locate_tiles)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    west = models.FloatField()
+    south = models.FloatField()
+    tile_size = models.FloatField(help_text="degrees")
+    built_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("locate tile grid")
+        verbose_name_plural = _("locate tile grids")
+        constraints = [
+            models.CheckConstraint(condition=Q(id=1), name="locate_tile_grid_single_row"),
+            models.CheckConstraint(condition=Q(tile_size__gt=0), name="locate_tile_grid_size"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tile_size:g}° tiles from ({self.west:g}, {self.south:g})"
+
+
+class LocateTileBlock(models.Model):
+    """What locate needs to know about 16 × 16 tiles of LocateTileGrid: derived from the
+    current grid cells' boundaries by grid.services.locate_tiles and rebuilt, in the same
+    transaction, by every service that changes them.
+
+    `key` is bi·2³² + bj for the block (bi, bj) = (i >> 4, j >> 4) of tile (i, j). `map` has a
+    byte per tile, at (j & 15)·16 + (i & 15): 0, no cell touches the tile; 1–127, the tile lies
+    strictly inside cells[v] (1-based) and touches no other cell; 128–254, the tile touches
+    the cells of candidate set v − 127; 255, not tabulated (locate takes the exact path).
+    Candidate set k is sets[(k − 1)·set_width + 1 … k·set_width], 1-based indexes into cells,
+    padded with 0. Cells are numbered in code order."""
+
+    key = models.BigIntegerField(primary_key=True)
+    cells = ArrayField(models.BigIntegerField())
+    map = models.BinaryField()
+    set_width = models.PositiveSmallIntegerField(default=0)
+    sets = ArrayField(models.SmallIntegerField(), null=True)
+
+    class Meta:
+        verbose_name = _("locate tile block")
+        verbose_name_plural = _("locate tile blocks")
+
+    def __str__(self) -> str:
+        return f"block {self.key}"

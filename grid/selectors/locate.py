@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from django.contrib.gis.geos import Point
@@ -25,11 +25,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from grid.errors import InvalidInput
-from grid.models import Area, AreaLevel
+from grid.models import Area, AreaLevel, LocateTileBlock, LocateTileGrid
 
 
-@dataclass(frozen=True, slots=True)
-class AreaRef:
+# Named tuples rather than frozen dataclasses: a bulk locate builds one of each per cell
+# found (about 9,000 for 10,000 points on the medium city), and a named tuple is built in a
+# third of the time.
+class AreaRef(NamedTuple):
     id: int
     code: str
     name: str
@@ -38,8 +40,7 @@ class AreaRef:
         return {"id": self.id, "code": self.code, "name": self.name}
 
 
-@dataclass(frozen=True, slots=True)
-class Location:
+class Location(NamedTuple):
     """A grid cell and the areas above it. An ancestor is None only when the stored
     hierarchy lacks that level."""
 
@@ -110,50 +111,127 @@ def _point_array(points: Sequence[Sequence[float]]) -> np.ndarray:
 # Level and validity are literals, not parameters, so that the planner can match them to the
 # partial GiST index area_current_cell_boundary.
 #
-# One GiST probe per occupied tile of a grid over the points' extent, instead of one per
-# point, then a hash join of each point with its tile's candidates: a GiST probe costs about
-# as much as testing a few dozen candidates, so sharing it between the points of a tile
-# wins (2.5-3x the throughput of one LATERAL probe per point on the medium city; see
-# bench/README.md). The bounding box comparison is a cheap first filter; box2d is rounded
-# outward, so it never rejects a cell that covers the point. Ties go to the smallest code
-# in C collation, the order of digit strings everywhere. The answer comes as one row per
-# located point and one row per area above those cells, each area once, and the chains are
-# put together in Python: no join of two large sets is left to the planner's row estimates,
-# which for these set-returning functions and CTEs are defaults, not counts.
+# Most points are settled by the locate tiles (grid.services.locate_tiles explains them):
+# the point's tile is computed from its lon/lat, the tile's block row found by its integer
+# key, and the tile's byte names either the cell the tile lies strictly inside (no GiST
+# probe, no geometry) or the few cells that touch the tile, which ST_Covers decides between
+# (a tile naming a cell that is no longer current gives -1, see locate_points). The rest —
+# no tiles built, a region without tiles, an untabulated tile — takes the exact path: one
+# GiST probe per occupied square of a grid over the points' extent (parameters from Python),
+# then a hash join of each point with its square's candidates; the float bounding box
+# comparison is a cheap first filter (box2d is rounded outward, so it never rejects a cell
+# that covers the point). Both paths apply one rule: among the current cells that cover the
+# point, the smallest code in C collation (the order of digit strings everywhere).
+#
+# The answer: a first row with the located points packed as (ordinal, cell id) pairs, then
+# one row per area of those cells' chains (id, code, name, parent, is it a cell), each area
+# once; the chains are put together in Python. Each large intermediate set is materialized
+# once and every table is reached by key (= ANY of an array, or the block key), so that no
+# join of two large sets is left to the planner's row estimates, which for these
+# set-returning functions and CTEs are defaults, not counts.
 _POINTS_SQL = """
     WITH RECURSIVE probe AS MATERIALIZED (
-        SELECT ordinal, point, lon, lat,
-               floor((lon - %(west)s) / %(tile_width)s)::int8 * 65536
-               + floor((lat - %(south)s) / %(tile_height)s)::int8 AS tile
+        SELECT dumped.ordinal, dumped.point, dumped.lon, dumped.lat,
+               ((tile.i >> 4) << 32) + (tile.j >> 4) AS block,
+               ((tile.j & 15) * 16 + (tile.i & 15))::int AS position
         FROM (
             SELECT (dumped).path[1] AS ordinal, (dumped).geom AS point,
                    ST_X((dumped).geom) AS lon, ST_Y((dumped).geom) AS lat
             FROM ST_DumpPoints(ST_GeomFromEWKB(%(points)s)) AS dumped
-        ) AS dumped_points
+        ) AS dumped
+        LEFT JOIN {grid} AS grid ON grid.id = 1 AND %(use_tiles)s
+        CROSS JOIN LATERAL (
+            SELECT floor((dumped.lon - grid.west) / grid.tile_size)::int8 AS i,
+                   floor((dumped.lat - grid.south) / grid.tile_size)::int8 AS j
+        ) AS tile
     ),
-    tile AS MATERIALIZED (
-        SELECT tile, ST_MakeEnvelope(min(lon), min(lat), max(lon), max(lat), 4326) AS box
+    hit AS MATERIALIZED (
+        SELECT probe.ordinal, probe.point, probe.lon, probe.lat, tabulated.value,
+               CASE WHEN tabulated.value BETWEEN 1 AND 127
+                    THEN block.cells[tabulated.value] END AS cell_id,
+               CASE WHEN tabulated.value BETWEEN 128 AND 254 THEN block.cells END AS cells,
+               CASE WHEN tabulated.value BETWEEN 128 AND 254
+                    THEN block.sets[(tabulated.value - 128) * block.set_width + 1
+                                    : (tabulated.value - 127) * block.set_width] END AS members
         FROM probe
-        GROUP BY tile
+        LEFT JOIN {block} AS block ON block.key = probe.block
+        CROSS JOIN LATERAL (SELECT get_byte(block.map, probe.position) AS value) AS tabulated
+    ),
+    pair AS MATERIALIZED (
+        SELECT hit.ordinal, hit.point, hit.cells[member] AS cell_id
+        FROM hit
+        CROSS JOIN LATERAL unnest(hit.members) AS member
+        WHERE hit.members IS NOT NULL AND member > 0
     ),
     candidate AS MATERIALIZED (
-        SELECT tile.tile, cell.id, cell.code, cell.name, cell.parent_id, cell.boundary,
+        SELECT cell.id, cell.code, cell.boundary
+        FROM {table} AS cell
+        WHERE cell.id = ANY(ARRAY(SELECT cell_id FROM pair))
+          AND cell.level = {grid_level} AND cell.valid_to IS NULL
+    ),
+    on_edge AS MATERIALIZED (
+        SELECT pair.ordinal,
+               CASE WHEN bool_or(candidate.id IS NULL) THEN -1
+                    ELSE (array_agg(candidate.id ORDER BY candidate.code COLLATE "C")
+                              FILTER (WHERE ST_Covers(candidate.boundary, pair.point)))[1]
+               END AS cell_id
+        FROM pair
+        LEFT JOIN candidate ON candidate.id = pair.cell_id
+        GROUP BY pair.ordinal
+    ),
+    untabulated AS MATERIALIZED (
+        SELECT ordinal, point, lon, lat,
+               floor((lon - %(west)s) / %(square_width)s)::int8 * 65536
+               + floor((lat - %(south)s) / %(square_height)s)::int8 AS square
+        FROM hit
+        WHERE value IS NULL OR value = 255
+    ),
+    square AS MATERIALIZED (
+        SELECT square, ST_MakeEnvelope(min(lon), min(lat), max(lon), max(lat), 4326) AS box
+        FROM untabulated
+        GROUP BY square
+    ),
+    exact_candidate AS MATERIALIZED (
+        SELECT square.square, cell.id, cell.code, cell.name, cell.parent_id, cell.boundary,
                ST_XMin(extent) AS west, ST_XMax(extent) AS east,
                ST_YMin(extent) AS south, ST_YMax(extent) AS north
-        FROM tile
-        JOIN {table} AS cell ON cell.boundary && tile.box
+        FROM square
+        JOIN {table} AS cell ON cell.boundary && square.box
         CROSS JOIN LATERAL box2d(cell.boundary) AS extent
         WHERE cell.level = {grid_level} AND cell.valid_to IS NULL
     ),
+    exact AS MATERIALIZED (
+        SELECT DISTINCT ON (untabulated.ordinal)
+               untabulated.ordinal, exact_candidate.id, exact_candidate.code,
+               exact_candidate.name, exact_candidate.parent_id
+        FROM untabulated
+        JOIN exact_candidate ON exact_candidate.square = untabulated.square
+        WHERE untabulated.lon BETWEEN exact_candidate.west AND exact_candidate.east
+          AND untabulated.lat BETWEEN exact_candidate.south AND exact_candidate.north
+          AND ST_Covers(exact_candidate.boundary, untabulated.point)
+        ORDER BY untabulated.ordinal, exact_candidate.code COLLATE "C"
+    ),
+    located AS MATERIALIZED (
+        SELECT ordinal, cell_id FROM hit WHERE cell_id IS NOT NULL
+        UNION ALL
+        SELECT ordinal, cell_id FROM on_edge WHERE cell_id IS NOT NULL
+        UNION ALL
+        SELECT ordinal, id FROM exact
+    ),
+    tabulated_cell AS MATERIALIZED (
+        SELECT cell.id, cell.code, cell.name, cell.parent_id
+        FROM {table} AS cell
+        WHERE cell.id = ANY(ARRAY(
+                SELECT cell_id FROM hit WHERE cell_id IS NOT NULL
+                UNION
+                SELECT cell_id FROM on_edge WHERE cell_id > 0))
+          AND cell.level = {grid_level} AND cell.valid_to IS NULL
+    ),
     cell AS MATERIALIZED (
-        SELECT DISTINCT ON (probe.ordinal)
-               probe.ordinal, candidate.id, candidate.code, candidate.name, candidate.parent_id
-        FROM probe
-        JOIN candidate ON candidate.tile = probe.tile
-        WHERE probe.lon BETWEEN candidate.west AND candidate.east
-          AND probe.lat BETWEEN candidate.south AND candidate.north
-          AND ST_Covers(candidate.boundary, probe.point)
-        ORDER BY probe.ordinal, candidate.code COLLATE "C"
+        SELECT id, code, name, parent_id FROM tabulated_cell
+        UNION ALL
+        SELECT DISTINCT ON (id) id, code, name, parent_id FROM exact
+        WHERE NOT EXISTS (SELECT FROM tabulated_cell WHERE tabulated_cell.id = exact.id)
     ),
     ancestor AS (
         SELECT area.id, area.code, area.name, area.parent_id
@@ -164,16 +242,19 @@ _POINTS_SQL = """
         FROM {table} AS area
         JOIN ancestor ON area.id = ancestor.parent_id
     )
-    SELECT ordinal, id, code, name, parent_id FROM cell
+    SELECT (SELECT string_agg(int4send(ordinal) || int8send(cell_id), ''::bytea) FROM located),
+           NULL::int8, NULL, NULL, NULL::int8, NULL::bool
     UNION ALL
-    SELECT NULL, id, code, name, parent_id FROM ancestor
+    SELECT NULL, id, code, name, parent_id, true FROM cell
+    UNION ALL
+    SELECT NULL, id, code, name, parent_id, false FROM ancestor
 """
 
 
-def _tiles_per_side(count: int) -> int:
-    """Tiles per side of the grid over the extent of `count` points. Measured on the medium
+def _squares_per_side(count: int) -> int:
+    """Squares per side of the exact path's grid over the extent of `count` points. Measured on the medium
     city: 10,000 points ran alike from 24 to 48 (16 slower); 100,000 ran best at 64 (32 and
-    96 slower). With few points a tile seldom holds more than one, and the probe of a lone
+    96 slower). With few points a square seldom holds more than one, and the probe of a lone
     point is as narrow as the point."""
     return max(32, min(64, round(math.sqrt(count) / 5)))
 
@@ -182,7 +263,12 @@ _EWKB_MULTIPOINT_WITH_SRID = 0x20000004
 
 
 def _points_sql() -> str:
-    return _POINTS_SQL.format(table=Area._meta.db_table, grid_level=int(AreaLevel.GRID))
+    return _POINTS_SQL.format(
+        table=Area._meta.db_table,
+        grid=LocateTileGrid._meta.db_table,
+        block=LocateTileBlock._meta.db_table,
+        grid_level=int(AreaLevel.GRID),
+    )
 
 
 # The cell and its four ancestors, for the ORM's values_list: id, code, name of each.
@@ -195,20 +281,36 @@ def _ref(id_, code, name) -> AreaRef | None:
     return None if id_ is None else AreaRef(id=id_, code=code, name=name)
 
 
-def _ancestor_chains(area_rows: Sequence[Sequence]) -> dict[int, tuple[AreaRef | None, ...]]:
-    """Per area id of the ancestor rows (id, code, name, parent_id): that area and the three
-    above it, so a community's id gives (community, street, district, city)."""
-    rows = {row[0]: row for row in area_rows}
-    refs = {row[0]: AreaRef(id=row[0], code=row[1], name=row[2]) for row in area_rows}
-    chains: dict[int, tuple[AreaRef | None, ...]] = {}
-    for area_id in rows:
-        chain: list[AreaRef | None] = []
-        current = area_id
-        for _level in range(4):
-            chain.append(refs.get(current))
-            current = rows[current][3] if current in rows else None
-        chains[area_id] = tuple(chain)
-    return chains
+# The statement's first row packs the located points as (ordinal int4, cell id int8) pairs,
+# big-endian (int4send, int8send): numpy reads 10,000 of them at once, where 10,000 rows or
+# an int[] in text would be parsed value by value.
+_LOCATED_PAIR = np.dtype([("ordinal", ">i4"), ("cell", ">i8")])
+
+
+def _locations(area_rows: Sequence[Sequence]) -> dict[int, Location]:
+    """The Location of each cell from the area rows (_, id, code, name, parent_id, is_cell)
+    of the cells and of every area above them. The part of the chain above a cell is shared
+    by the cells of a community and built once."""
+    refs = {}
+    parents = {}
+    for _packed, area_id, code, name, parent_id, _is_cell in area_rows:
+        refs[area_id] = AreaRef(area_id, code, name)
+        parents[area_id] = parent_id
+    above: dict[int | None, tuple[AreaRef | None, ...]] = {}
+    locations = {}
+    for _packed, cell_id, _code, _name, community_id, is_cell in area_rows:
+        if not is_cell:
+            continue
+        chain = above.get(community_id)
+        if chain is None:
+            links: list[AreaRef | None] = []
+            current = community_id
+            for _level in range(4):
+                links.append(refs.get(current))
+                current = parents.get(current)
+            chain = above[community_id] = tuple(links)
+        locations[cell_id] = Location(refs[cell_id], *chain)
+    return locations
 
 
 def _multipoint_ewkb(array: np.ndarray) -> bytes:
@@ -222,17 +324,38 @@ def _multipoint_ewkb(array: np.ndarray) -> bytes:
     return header + parts.tobytes()
 
 
-def _points_params(array: np.ndarray) -> dict:
+def _points_params(array: np.ndarray, *, use_tiles: bool = True) -> dict:
     west, south = array.min(axis=0).tolist()
     east, north = array.max(axis=0).tolist()
-    tiles = _tiles_per_side(len(array))
+    squares = _squares_per_side(len(array))
     return {
         "points": _multipoint_ewkb(array),
+        "use_tiles": use_tiles,
         "west": west,
         "south": south,
-        "tile_width": max((east - west) / tiles, 1e-9),
-        "tile_height": max((north - south) / tiles, 1e-9),
+        "square_width": max((east - west) / squares, 1e-9),
+        "square_height": max((north - south) / squares, 1e-9),
     }
+
+
+def _located(array: np.ndarray, *, use_tiles: bool) -> tuple[np.ndarray, dict[int, Location]]:
+    """Run the statement: per point the id of its cell (0 none, -1 a tile that names a cell
+    no longer current), and the Location of each cell."""
+    with connection.cursor() as cursor:
+        # The planner's estimate for this statement is far above jit_above_cost, and JIT
+        # compiling made it 2.5 times slower (10,000 points on the medium city: 0.97 s
+        # with, 0.37 s without). Sent in the same round trip, SET LOCAL holds for the
+        # statement's implicit transaction, or to the end of the caller's transaction.
+        cursor.execute(
+            "SET LOCAL jit = off; " + _points_sql(), _points_params(array, use_tiles=use_tiles)
+        )
+        cursor.nextset()
+        located, *areas = cursor.fetchall()
+    cells = np.zeros(len(array), dtype=np.int64)
+    if located[0]:
+        pairs = np.frombuffer(located[0], dtype=_LOCATED_PAIR)
+        cells[pairs["ordinal"] - 1] = pairs["cell"]
+    return cells, _locations(areas)
 
 
 def locate_points(*, points: Sequence[Sequence[float]]) -> list[Location | None]:
@@ -242,28 +365,16 @@ def locate_points(*, points: Sequence[Sequence[float]]) -> list[Location | None]
     array = _point_array(points)
     if not len(array):
         return []
-    params = _points_params(array)
-    with connection.cursor() as cursor:
-        # The planner's estimate for this statement is far above jit_above_cost, and JIT
-        # compiling made it 2.5 times slower (10,000 points on the medium city: 0.97 s
-        # with, 0.37 s without). Sent in the same round trip, SET LOCAL holds for the
-        # statement's implicit transaction, or to the end of the caller's transaction.
-        cursor.execute("SET LOCAL jit = off; " + _points_sql(), params)
-        cursor.nextset()
-        rows = cursor.fetchall()
-    chains = _ancestor_chains([row[1:] for row in rows if row[0] is None])
-    no_chain = (None, None, None, None)
-    results: list[Location | None] = [None] * len(array)
-    by_cell: dict[int, Location] = {}
-    for ordinal, cell_id, code, name, parent_id in rows:
-        if ordinal is None:
-            continue
-        location = by_cell.get(cell_id)
-        if location is None:
-            location = by_cell[cell_id] = Location(
-                AreaRef(id=cell_id, code=code, name=name), *chains.get(parent_id, no_chain)
-            )
-        results[ordinal - 1] = location
+    cells, locations = _located(array, use_tiles=True)
+    results = [locations.get(cell_id) for cell_id in cells.tolist()]
+    # The services rebuild the tiles with every change of the cells, in the same
+    # transaction. Should a tile still name a cell that is no longer current, its points get
+    # a second statement, on the exact path only.
+    stale = np.flatnonzero((cells < 0) | ((cells > 0) & ~np.isin(cells, list(locations))))
+    if len(stale):
+        cells, locations = _located(array[stale], use_tiles=False)
+        for index, cell_id in zip(stale.tolist(), cells.tolist(), strict=True):
+            results[index] = locations.get(cell_id)
     return results
 
 

@@ -33,6 +33,7 @@ from ..errors import InvalidInput
 from ..models import Area, AreaLevel, Assignment, Department
 from ..scope import Scope, user_scope
 from ..selectors.coverage import GeometryFindings, coverage_findings
+from .locate_tiles import Extent, locate_tiles_rebuild
 
 ProgressCallback = Callable[[int, int], None]
 PROGRESS_EVERY = 1000
@@ -491,6 +492,26 @@ def _write(
     return [parent_id for (parent_id,) in cursor.fetchall()]
 
 
+def _changed_cell_extents(cursor, staging: _Staging) -> list[Extent]:
+    """The extents of the grid cells an import wrote and of those it retired."""
+    area = Area._meta.db_table
+    cursor.execute(
+        f"""
+        SELECT ST_XMin(geometry), ST_YMin(geometry), ST_XMax(geometry), ST_YMax(geometry)
+        FROM (
+            SELECT staged.geom AS geometry FROM {staging.name} AS staged
+            WHERE staged.level = %(grid)s
+            UNION ALL
+            SELECT retired.boundary FROM {area} AS retired
+            JOIN {staging.name} AS staged ON staged.old_id = retired.id
+            WHERE retired.level = %(grid)s AND retired.boundary IS NOT NULL
+        ) AS changed
+        """,
+        {"grid": int(AreaLevel.GRID)},
+    )
+    return cursor.fetchall()
+
+
 def _coverage_warnings(findings: GeometryFindings, index_of: dict[str, int]) -> list[ImportProblem]:
     warnings = [
         ImportProblem(
@@ -546,9 +567,10 @@ def area_import(
     all of them as `details` and nothing is written. With `replace`, an area whose code is
     already current is retired on `effective_date` (default today) and the new boundary
     becomes current from that date; its current children, departments and active assignments
-    move to the new row. After writing, the parents that received children are checked for
-    coverage (children outside, sibling overlaps, gaps); the findings come back as warnings,
-    or abort the import when `strict`. `user`, when given, may only import inside their scope.
+    move to the new row, and the locate tiles over the cells written and retired are rebuilt.
+    After writing, the parents that received children are checked for coverage (children
+    outside, sibling overlaps, gaps); the findings come back as warnings, or abort the import
+    when `strict`. `user`, when given, may only import inside their scope.
     Cells without an inspector are not reported here: freshly imported cells never have one.
     """
     mapping = mapping or FieldMapping()
@@ -605,6 +627,10 @@ def area_import(
             )
 
         parent_ids = _write(cursor, staging, effective_date=effective_date, report=report)
+        if not dry_run:
+            extents = _changed_cell_extents(cursor, staging)
+            if extents:
+                locate_tiles_rebuild(extents=extents)
         cursor.execute(f"SELECT code, idx FROM {staging.name}")
         index_of = dict(cursor.fetchall())
         findings = coverage_findings(parent_ids=parent_ids, tolerance_m2=tolerance_m2)
@@ -626,3 +652,24 @@ def area_import(
     if dry_run:
         transaction.set_rollback(True)
     return report
+
+
+def _cell_extent(area_id: int, *, lock: bool = False) -> Extent | None:
+    """The extent of the area's stored boundary if it is a grid cell."""
+    areas = Area.objects.select_for_update() if lock else Area.objects.all()
+    boundary = (
+        areas.filter(pk=area_id, level=AreaLevel.GRID).values_list("boundary", flat=True).first()
+    )
+    return boundary.extent if boundary is not None and not boundary.empty else None
+
+
+@transaction.atomic
+def area_admin_save(*, area: Area) -> Area:
+    """Save an area as edited in the admin. When it is or was a grid cell, the locate tiles
+    over its old and its new boundary are rebuilt in the same transaction."""
+    before = _cell_extent(area.pk, lock=True) if area.pk is not None else None
+    area.save()
+    extents = [extent for extent in (before, _cell_extent(area.pk)) if extent is not None]
+    if extents:
+        locate_tiles_rebuild(extents=extents)
+    return area

@@ -39,6 +39,7 @@ from django.utils.translation import gettext as _
 
 from grid.errors import Conflict, InvalidInput
 from grid.models import Area, AreaLevel
+from grid.services.locate_tiles import locate_tiles_rebuild
 
 Progress = Callable[[str], None]
 
@@ -1090,8 +1091,8 @@ def _conflict(city_code: str) -> Conflict:
 
 def city_plan_write(*, plan: CityPlan, progress: Progress | None = None) -> CityGenerationResult:
     """Load a plan into the database in one transaction (COPY, ids drawn from the table's
-    sequence so that parents and children go in one stream). Raises Conflict when the city
-    or any of its codes is already a current area."""
+    sequence so that parents and children go in one stream), with the locate tiles over the
+    new cells. Raises Conflict when the city or any of its codes is already a current area."""
     say = progress or (lambda message: None)
     started = time.perf_counter()
     table = Area._meta.db_table
@@ -1138,6 +1139,11 @@ def city_plan_write(*, plan: CityPlan, progress: Progress | None = None) -> City
                     )
             # Fresh statistics, so the planner uses the spatial indexes on the new rows.
             cursor.execute(f"ANALYZE {table}")
+            cells = np.array(
+                [area.boundary for area in plan.at_level(AreaLevel.GRID)], dtype=object
+            )
+            if len(cells):
+                locate_tiles_rebuild(extents=[tuple(shapely.total_bounds(cells).tolist())])
     except IntegrityError as exc:
         raise _conflict(plan.city_code) from exc
     seconds = time.perf_counter() - started
