@@ -195,8 +195,6 @@ def _reporter_role(*, actor, assignments, source: str, area_code: str, located: 
     """The role in which `actor` files this report, or Forbidden with the reason."""
     if actor is None:
         return SYSTEM_ROLE
-    if not actor.is_authenticated or not actor.is_active:
-        raise Forbidden(_("sign in to report"))
     if actor.is_superuser:
         return SUPERUSER_ROLE
     roles = {role for role, _code, _department in assignments}
@@ -436,6 +434,8 @@ def incident_report(
     nothing; a unique constraint makes two concurrent identical reports one case. Bad input
     gets 422 naming every wrong field; a point outside the actor's areas 403 (see the module
     docstring for who may report where)."""
+    if actor is not None and not (actor.is_authenticated and actor.is_active):
+        raise Forbidden(_("sign in to report"))
     errors: dict[str, str] = {}
     if source not in Source.values:
         errors["source"] = _("source must be one of %(choices)s; got “%(source)s”") % {
@@ -461,14 +461,13 @@ def incident_report(
     if errors:
         raise InvalidInput("; ".join(errors.values()), details=errors)
 
-    assignments = _assignments(actor) if actor is not None and actor.is_authenticated else ()
+    assignments = _assignments(actor) if actor is not None else ()
     access = _access(actor, assignments)
     if external_id is not None:
         existing = _seen(external_id)
         if existing is not None:
             return _replay(existing=existing, actor=actor, access=access)
 
-    cleaned: list[CleanPhoto] = photos_clean(list(photos)) if photos else []
     point = Point(float(lon), float(lat), srid=4326)
     location = locate_point(lon=lon, lat=lat)
     city = _unlocated_city(point) if location is None else None
@@ -490,6 +489,8 @@ def incident_report(
             lat=float(lat),
             scope=access.scope if access is not None else Scope(prefixes=(), everything=True),
         )
+    # Re-encoding photos costs the most CPU of a report: only once the reporter may file it.
+    cleaned: list[CleanPhoto] = photos_clean(list(photos)) if photos else []
 
     if location is not None:
         routed: Route | None = route(

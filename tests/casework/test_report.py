@@ -222,6 +222,20 @@ def test_a_superuser_and_the_system_may_report_anywhere(report_world, user_facto
     assert (by_system.reporter, by_system.events.get().role) == (None, "system")
 
 
+def test_an_anonymous_or_inactive_user_may_not_report_nor_replay(report_world):
+    from django.contrib.auth.models import AnonymousUser
+
+    report_case(report_world, actor=None, source=Source.CITIZEN, external_id="open311-1")
+    inactive = report_world.user("inspector-a")
+    inactive.is_active = False
+    inactive.save(update_fields=["is_active"])
+    for actor in (AnonymousUser(), inactive):
+        for external_id in (None, "open311-1"):
+            with pytest.raises(Forbidden):
+                report_case(report_world, actor=actor, external_id=external_id)
+    assert Incident.objects.count() == 1
+
+
 # --- the chain at report time ----------------------------------------------------------------
 
 
