@@ -67,6 +67,15 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 _PHONE = re.compile(r"^\+?[0-9]{5,20}$")
 _PHONE_SEPARATORS = re.compile(r"[\s\-()]")
 
+# The role a staff report is recorded under when several of the reporter's roles cover it.
+STAFF_ROLE_ORDER = (
+    Role.CITY_MANAGER,
+    Role.DISTRICT_OFFICER,
+    Role.STREET_OFFICER,
+    Role.COMMUNITY_STAFF,
+    Role.DEPARTMENT_HANDLER,
+    Role.GRID_INSPECTOR,
+)
 SYSTEM_ROLE = "system"
 SUPERUSER_ROLE = "superuser"
 UNLOCATED_DISTRICT_SUFFIX = "00"
@@ -233,8 +242,9 @@ def _reporter_role(*, actor, assignments, source: str, area_code: str, located: 
                 % {"cell": area_code}
             )
         raise Forbidden(_("only grid inspectors report as inspectors"))
-    if covering:
-        return covering[0]
+    for role in STAFF_ROLE_ORDER:
+        if role in covering:
+            return role
     if only_inspector:
         raise Forbidden(
             _("the point lies in grid cell %(cell)s, outside your grid cells") % {"cell": area_code}
@@ -522,7 +532,7 @@ def incident_report(
                 area_code=area_code,
                 district_code=district_code,
                 chain=chain,
-                reporter=actor if actor is not None else None,
+                reporter=actor,
                 reporter_name=reporter_name,
                 reporter_phone_masked=pii.mask_phone(reporter_phone) if reporter_phone else "",
                 reporter_phone_ciphertext=pii.encrypt(reporter_phone) if reporter_phone else "",
