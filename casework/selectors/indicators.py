@@ -62,6 +62,7 @@ minimum it reaches.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -101,67 +102,93 @@ def _true(condition: str) -> str:
     return f"coalesce(({condition}), false)"
 
 
-_CASE = "i.duplicate_of_id IS NULL"
-_DUE_HANDLE = f"{_CASE} AND ({_in('handled_at')} OR {_overdue_undone('handle', 'handled_at')})"
-_HANDLED_ON_TIME = f"{_CASE} AND {_in('handled_at')} AND {_on_time('handle', 'handled_at')}"
-_CLOSED = f"{_CASE} AND i.status = '{Status.CLOSED.value}' AND {_in('closed_at')}"
-_DUE_CLOSE = (
-    f"{_CASE} AND ({_in('closed_at')} OR ((i.closed_at IS NULL OR i.closed_at >= %(end)s) AND "
-    f"(i.handled_at < %(end)s OR {_overdue_undone('handle', 'handled_at')})))"
-)
-# Each metric: the condition a case of the subject meets to be counted (see the docstring).
+# What each case is, once per case (a comparison with a missing time is NULL: made false).
+BASE: dict[str, str] = {
+    "dup": "i.duplicate_of_id IS NOT NULL",
+    "reported_in": _in("reported_at"),
+    "accepted_in": _in("accepted_at"),
+    "registered_by_end": "i.registered_at < %(end)s",
+    "dispatched_in": _in("dispatched_at"),
+    "was_returned": "i.return_count > 0",
+    "dispatch_on_time": _on_time("dispatch", "dispatched_at"),
+    "dispatch_undone": _overdue_undone("dispatch", "dispatched_at"),
+    "handled_in": _in("handled_at"),
+    "handle_on_time": _on_time("handle", "handled_at"),
+    "handle_undone": _overdue_undone("handle", "handled_at"),
+    "handled_by_end": "i.handled_at < %(end)s",
+    "was_extended": "i.extension_count > 0",
+    "checked_in": _in("checked_at"),
+    "verify_on_time": _on_time("verify", "checked_at"),
+    "verify_undone": _overdue_undone("verify", "checked_at"),
+    "closed_in": f"i.status = '{Status.CLOSED.value}' AND {_in('closed_at')}",
+    "open_at_end": "(i.closed_at IS NULL OR i.closed_at >= %(end)s)",
+    "never_red": "(r.any_first IS NULL OR r.any_first >= i.closed_at)",
+    "was_reworked": "i.rework_count > 0",
+}
+# What those that depend on red lights are for a case without any (most cases): worked out
+# only for the others, since the statement's time goes into evaluating these per case.
+WITHOUT_RED: dict[str, str] = {
+    "dispatch_on_time": "TRUE",
+    "dispatch_undone": "FALSE",
+    "handle_on_time": "TRUE",
+    "handle_undone": "FALSE",
+    "verify_on_time": "TRUE",
+    "verify_undone": "FALSE",
+    "never_red": "TRUE",
+}
+_DUE_HANDLE = "NOT dup AND (handled_in OR handle_undone)"
+_HANDLED_ON_TIME = "NOT dup AND handled_in AND handle_on_time"
+_DUE_CLOSE = "NOT dup AND (closed_in OR (open_at_end AND (handled_by_end OR handle_undone)))"
+# Each metric: the condition, over BASE, a case of the subject meets to be counted (see the
+# docstring).
 METRICS: dict[str, str] = {
-    "reports": _in("reported_at"),
-    "became_cases": f"{_in('reported_at')} AND i.registered_at < %(end)s AND {_CASE}",
-    "accepted": _in("accepted_at"),
-    "registered": f"{_in('accepted_at')} AND i.registered_at < %(end)s",
-    "dispatched": f"{_CASE} AND {_in('dispatched_at')}",
-    "returned": f"{_CASE} AND {_in('dispatched_at')} AND i.return_count > 0",
-    "dispatched_on_time": (
-        f"{_CASE} AND {_in('dispatched_at')} AND {_on_time('dispatch', 'dispatched_at')}"
-    ),
-    "due_dispatch": (
-        f"{_CASE} AND ({_in('dispatched_at')} OR {_overdue_undone('dispatch', 'dispatched_at')})"
-    ),
-    "handled": f"{_CASE} AND {_in('handled_at')}",
+    "reports": "reported_in",
+    "became_cases": "reported_in AND registered_by_end AND NOT dup",
+    "accepted": "accepted_in",
+    "registered": "accepted_in AND registered_by_end",
+    "dispatched": "NOT dup AND dispatched_in",
+    "returned": "NOT dup AND dispatched_in AND was_returned",
+    "dispatched_on_time": "NOT dup AND dispatched_in AND dispatch_on_time",
+    "due_dispatch": "NOT dup AND (dispatched_in OR dispatch_undone)",
+    "handled": "NOT dup AND handled_in",
     "handled_on_time": _HANDLED_ON_TIME,
     "due_handle": _DUE_HANDLE,
-    "overdue": f"{_true(_DUE_HANDLE)} AND NOT {_true(_HANDLED_ON_TIME)}",
-    "extended": f"{_true(_DUE_HANDLE)} AND i.extension_count > 0",
-    "due_verify": (
-        f"{_CASE} AND ({_in('checked_at')} OR {_overdue_undone('verify', 'checked_at')})"
-    ),
-    "verified_on_time": f"{_CASE} AND {_in('checked_at')} AND {_on_time('verify', 'checked_at')}",
-    "closed": _CLOSED,
-    "closed_on_time": f"{_CLOSED} AND (r.any_first IS NULL OR r.any_first >= i.closed_at)",
+    "overdue": f"({_DUE_HANDLE}) AND NOT ({_HANDLED_ON_TIME})",
+    "extended": f"({_DUE_HANDLE}) AND was_extended",
+    "due_verify": "NOT dup AND (checked_in OR verify_undone)",
+    "verified_on_time": "NOT dup AND checked_in AND verify_on_time",
+    "closed": "NOT dup AND closed_in",
+    "closed_on_time": "NOT dup AND closed_in AND never_red",
     "due_close": _DUE_CLOSE,
-    "rework": f"{_true(_DUE_CLOSE)} AND i.rework_count > 0",
+    "rework": f"({_DUE_CLOSE}) AND was_reworked",
 }
 PEER_METRIC = "peer_max_due_handle"
 METRIC_NAMES = (*METRICS, PEER_METRIC)
 CLOCKED_STEPS = ("dispatch", "handle", "verify")
 
-# Raw SQL: one pass over the subject's cases with a FILTER per metric, joined by hash to the
-# red lights folded per case; the per-department maximum for the volume score is a GROUP BY
-# over the same rows. The ORM would need a subquery per metric and step.
+# Raw SQL: one pass over the subject's cases, joined by hash to their red lights folded per
+# case. The inner query works out what each case is once (OFFSET 0 keeps the planner from
+# folding it into the outer one, which would evaluate the comparisons again for every
+# metric); the outer one counts with a FILTER per metric. A department's cases are counted
+# with those of its peers, per department, for the case volume score. The ORM would need a
+# subquery per metric and step.
 _SQL = """
 WITH red AS (
     SELECT incident_id, min(deadline) AS any_first, {red_columns}
     FROM {record}
     WHERE level = 'red' AND deadline < %(end)s
     GROUP BY incident_id
-),
-counted AS (
-    SELECT i.department_id, coalesce(({mine}), false) AS mine, {flags}
+)
+SELECT {group_columns} {totals}
+FROM (
+    SELECT {inner_columns} {base}
     FROM {incident} i
     LEFT JOIN red r ON r.incident_id = i.id
     WHERE ({mine} OR {peer})
       AND i.reported_at < %(end)s AND (i.closed_at IS NULL OR i.closed_at >= %(start)s)
-)
-SELECT {totals},
-       (SELECT max(n) FROM (SELECT count(*) FILTER (WHERE due_handle) AS n
-                            FROM counted WHERE {peer_rows} GROUP BY department_id) AS peers)
-FROM counted WHERE mine
+    OFFSET 0
+) AS cases
+{group_by}
 """
 
 
@@ -330,8 +357,14 @@ def _sql(subject: Subject) -> str:
         f"max(deadline) FILTER (WHERE step = '{step}') AS {step}_last"
         for step in CLOCKED_STEPS
     )
-    flags = ", ".join(f"{_true(condition)} AS {name}" for name, condition in METRICS.items())
-    totals = ", ".join(f"count(*) FILTER (WHERE {name})" for name in METRICS)
+    base = ", ".join(
+        f"CASE WHEN r.incident_id IS NULL THEN {WITHOUT_RED[name]} ELSE {_true(condition)} END "
+        f"AS {name}"
+        if name in WITHOUT_RED
+        else f"{_true(condition)} AS {name}"
+        for name, condition in BASE.items()
+    )
+    totals = ", ".join(f"count(*) FILTER (WHERE {condition})" for condition in METRICS.values())
     is_department = subject.kind == DEPARTMENT
     return _SQL.format(
         record=SupervisionRecord._meta.db_table,
@@ -339,20 +372,43 @@ def _sql(subject: Subject) -> str:
         red_columns=red_columns,
         mine=subject.condition,
         peer=subject.peer,
-        flags=flags,
+        base=base,
         totals=totals,
-        peer_rows="department_id IS NOT NULL" if is_department else "FALSE",
+        inner_columns=(
+            f"i.department_id, coalesce(({subject.condition}), false) AS mine,"
+            if is_department
+            else ""
+        ),
+        group_columns="department_id, mine," if is_department else "",
+        group_by="GROUP BY department_id, mine" if is_department else "",
     )
 
 
 def case_metrics(*, subject: Subject, start: datetime, end: datetime) -> dict[str, int | None]:
     """Every metric of the subject's cases over [start, end), in one statement."""
     with connection.cursor() as cursor:
-        cursor.execute(_sql(subject), {**subject.params, "start": start, "end": end})
-        row = cursor.fetchone()
-    metrics: dict[str, int | None] = dict(zip(METRICS, row[:-1], strict=True))
-    metrics[PEER_METRIC] = (row[-1] or 0) if subject.kind == DEPARTMENT else None
-    return metrics
+        # JIT compiling the statement's few dozen conditions costs more than it saves: a
+        # year of the whole city (bench/casework.py) took 0.5–1 s longer with it. Sent in the
+        # same round trip, SET LOCAL holds for the statement's implicit transaction, or to
+        # the end of the caller's.
+        cursor.execute(
+            "SET LOCAL jit = off; " + _sql(subject),
+            {**subject.params, "start": start, "end": end},
+        )
+        cursor.nextset()
+        rows = cursor.fetchall()
+    if subject.kind != DEPARTMENT:
+        return {**dict(zip(METRICS, rows[0], strict=True)), PEER_METRIC: None}
+    metrics = dict.fromkeys(METRICS, 0)
+    due_handle = list(METRICS).index("due_handle")
+    per_department: dict[int, int] = defaultdict(int)
+    for department_id, mine, *counts in rows:
+        if mine:
+            for name, count in zip(METRICS, counts, strict=True):
+                metrics[name] += count
+        if department_id is not None:
+            per_department[department_id] += counts[due_handle]
+    return {**metrics, PEER_METRIC: max(per_department.values(), default=0)}
 
 
 def _applies(definition: IndicatorDefinition, subject: Subject) -> bool:

@@ -27,7 +27,8 @@ second time.
 Safe to run twice and by two workers at once: candidates are locked in batches with
 SELECT … FOR UPDATE SKIP LOCKED, so two scans never take the same case, and a case whose
 light a committed scan already set no longer matches; the unique constraint is the last
-guard. Each batch is one statement in its own transaction. Candidates are found through two
+guard. Each batch is one statement and one COPY of its notifications, in its own
+transaction; who is notified is read once per scan. Candidates are found through two
 partial indexes of the clocked open cases (Incident.Meta: incident_clock_warn and
 incident_clock_deadline), so a scan over a million cases
 reads only those whose light is due to change. No deadline is ever a Celery countdown/ETA.
@@ -38,6 +39,7 @@ Notification and history texts are written in the system's language (settings.LA
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -46,7 +48,8 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from grid.models import Area, AreaLevel, Assignment, Department, Notification, Role
+from grid.models import Area, AreaLevel, Assignment, Department, Role
+from grid.services.notifications import NotificationDraft, notifications_create_many
 
 from ..models import (
     CLOCKED_STATES,
@@ -92,10 +95,10 @@ class ScanResult:
 
 
 # Raw SQL: a batch is one statement — lock the candidates (SKIP LOCKED), set their lights,
-# append history, insert the records ON CONFLICT DO NOTHING and notify only for the records
-# actually inserted (RETURNING). The ORM can express neither SKIP LOCKED with LIMIT inside a
+# append history and insert the records ON CONFLICT DO NOTHING, returning each change with
+# the record it made, if any. The ORM can express neither SKIP LOCKED with LIMIT inside a
 # data-modifying CTE nor INSERT … SELECT … ON CONFLICT … RETURNING, and a backlog of tens of
-# thousands of changes must not make a round trip per case or per notification.
+# thousands of changes must not make a round trip per case.
 _SCAN_SQL = """
 WITH candidate AS MATERIALIZED (
     SELECT i.id, i.light AS previous,
@@ -132,7 +135,6 @@ history AS (
            jsonb_build_object('light', c.light, 'previous', c.previous, 'step', c.step,
                               'round', c.step_round, 'deadline', c.step_deadline)
     FROM changed c
-    RETURNING 1
 ),
 recorded AS (
     INSERT INTO {record} (incident_id, step, step_round, level, recorded_at, deadline,
@@ -146,72 +148,13 @@ recorded AS (
     WHERE (c.light = 'yellow' AND c.previous = 'green') OR c.light = 'red'
     ON CONFLICT (incident_id, step, step_round, level) DO NOTHING
     RETURNING incident_id, level, supervising_area_id
-),
-staff AS (
-    SELECT a.user_id, a.role, a.department_id, ar.code
-    FROM {assignment} a
-    JOIN {area} ar ON ar.id = a.area_id AND ar.valid_to IS NULL
-    JOIN {user} u ON u.id = a.user_id AND u.is_active
-    WHERE a.active
-),
-notice AS (
-    SELECT r.incident_id, r.level, c.number, c.step_label, c.due,
-           c.holder_name || coalesce(' · ' || d.name, '') AS holder,
-           s.code AS supervising_code, c.holder_code, c.tier, c.status, c.department_id
-    FROM recorded r
-    JOIN changed c ON c.id = r.incident_id
-    LEFT JOIN {department} d ON d.id = c.department_id
-    LEFT JOIN {area} s ON s.id = r.supervising_area_id
-),
-recipient AS (
-    -- the department's handlers while it holds the case
-    SELECT st.user_id, n.incident_id, n.level, 0 AS part
-    FROM notice n JOIN staff st
-      ON st.department_id = n.department_id AND st.role = %(handler_role)s
-    WHERE n.status IN ({department_states}) AND n.department_id IS NOT NULL
-    UNION
-    -- otherwise the dispatchers of the holding tier whose area covers the holding area
-    SELECT st.user_id, n.incident_id, n.level, 0
-    FROM notice n
-    CROSS JOIN LATERAL (VALUES (left(n.holder_code, 4)), (left(n.holder_code, 6)),
-                               (left(n.holder_code, 9)), (left(n.holder_code, 12))) AS p(code)
-    JOIN staff st ON st.code = p.code AND st.role = %(roles)s::jsonb ->> n.tier::text
-    WHERE NOT (n.status IN ({department_states}) AND n.department_id IS NOT NULL)
-    UNION
-    -- 督办: the dispatchers of the tier above, whose area covers the supervising area
-    SELECT st.user_id, n.incident_id, n.level, 1
-    FROM notice n
-    CROSS JOIN LATERAL (VALUES (left(n.supervising_code, 4)), (left(n.supervising_code, 6)),
-                               (left(n.supervising_code, 9))) AS p(code)
-    JOIN staff st ON st.code = p.code AND st.role = %(roles)s::jsonb ->> (n.tier - 1)::text
-    WHERE n.level = 'red' AND n.supervising_code IS NOT NULL
-),
-notified AS (
-    INSERT INTO {notification} (user_id, kind, title, body, link, created_at, read_at)
-    SELECT one.user_id,
-           CASE WHEN one.part = 1 THEN %(kind_supervision)s
-                WHEN one.level = 'red' THEN %(kind_red)s ELSE %(kind_yellow)s END,
-           left(replace(replace(
-               CASE WHEN one.part = 1 THEN %(title_supervision)s
-                    WHEN one.level = 'red' THEN %(title_red)s ELSE %(title_yellow)s END,
-               '{{number}}', n.number), '{{step}}', n.step_label), 200),
-           replace(replace(%(body)s, '{{deadline}}', n.due), '{{holder}}', n.holder),
-           replace(%(link)s, '{{number}}', n.number),
-           %(now)s, NULL
-    FROM (
-        -- one notification per person and change: the holder's, if they are both
-        SELECT DISTINCT ON (user_id, incident_id) user_id, incident_id, level, part
-        FROM recipient
-        ORDER BY user_id, incident_id, part
-    ) one
-    JOIN notice n ON n.incident_id = one.incident_id
-    RETURNING 1
 )
-SELECT (SELECT count(*) FROM changed),
-       (SELECT count(*) FROM recorded WHERE level = 'yellow'),
-       (SELECT count(*) FROM recorded WHERE level = 'red'),
-       (SELECT count(*) FROM notified),
-       (SELECT count(*) FROM history)
+SELECT c.id, r.level, c.number, c.status, c.tier, c.department_id, c.holder_code,
+       c.holder_name, d.name, s.code, c.due, c.step_label
+FROM changed c
+LEFT JOIN recorded r ON r.incident_id = c.id
+LEFT JOIN {department} d ON d.id = c.department_id
+LEFT JOIN {area} s ON s.id = r.supervising_area_id
 """
 
 
@@ -224,27 +167,30 @@ def _scan_sql() -> str:
         event=IncidentEvent._meta.db_table,
         record=SupervisionRecord._meta.db_table,
         area=Area._meta.db_table,
-        assignment=Assignment._meta.db_table,
         department=Department._meta.db_table,
-        notification=Notification._meta.db_table,
-        user=Assignment._meta.get_field("user").related_model._meta.db_table,
         clocked=clocked,
-        department_states=", ".join(f"'{state}'" for state in DEPARTMENT_STATES),
     )
 
 
-def _texts() -> dict[str, str]:
-    """The texts of history notes and notifications, with {placeholders} the statement fills."""
-    fill = {
-        "number": "{number}",
-        "step": "{step}",
-        "deadline": "{deadline}",
-        "holder": "{holder}",
-    }
+@dataclass(frozen=True)
+class Texts:
+    """History notes (with {step} and {deadline} for the statement to fill) and the
+    notification templates, in the system's language."""
+
+    steps: str
+    notes: str
+    title_yellow: str
+    title_red: str
+    title_supervision: str
+    body: str
+
+
+def _texts() -> Texts:
+    fill = {"step": "{step}", "deadline": "{deadline}"}
     with translation.override(settings.LANGUAGE_CODE):
-        return {
-            "steps": json.dumps({step.value: str(step.label) for step in Step}, ensure_ascii=False),
-            "notes": json.dumps(
+        return Texts(
+            steps=json.dumps({step.value: str(step.label) for step in Step}, ensure_ascii=False),
+            notes=json.dumps(
                 {
                     Light.GREEN.value: _(
                         "Green light at the %(step)s step (deadline %(deadline)s)."
@@ -262,35 +208,122 @@ def _texts() -> dict[str, str]:
                 },
                 ensure_ascii=False,
             ),
-            "title_yellow": _("Case %(number)s: yellow light at the %(step)s step") % fill,
-            "title_red": _("Case %(number)s is overdue at the %(step)s step") % fill,
-            "title_supervision": _("Supervision: case %(number)s is overdue at the %(step)s step")
-            % fill,
-            "body": _("Deadline %(deadline)s. Held by %(holder)s.") % fill,
-        }
-
-
-def _batch(*, now: datetime, batch_size: int, sql: str, texts: dict[str, str]) -> tuple:
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            {
-                "now": now,
-                "batch": batch_size,
-                "zone": settings.TIME_ZONE,
-                "roles": json.dumps({str(int(t)): str(r) for t, r in TIER_DISPATCHER_ROLE.items()}),
-                "supervising_length": json.dumps(
-                    {str(int(t)): n for t, n in SUPERVISING_CODE_LENGTH.items()}
-                ),
-                "handler_role": str(Role.DEPARTMENT_HANDLER),
-                "kind_yellow": KIND_YELLOW,
-                "kind_red": KIND_RED,
-                "kind_supervision": KIND_SUPERVISION,
-                "link": case_path("{number}"),
-                **texts,
-            },
+            title_yellow=_("Case %(number)s: yellow light at the %(step)s step"),
+            title_red=_("Case %(number)s is overdue at the %(step)s step"),
+            title_supervision=_("Supervision: case %(number)s is overdue at the %(step)s step"),
+            body=_("Deadline %(deadline)s. Held by %(holder)s."),
         )
-        return cursor.fetchone()
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Who is notified: the active handlers of each department and the active dispatchers
+    by role and assigned area code (current areas, active people), read once per scan."""
+
+    handlers: dict[int, tuple[int, ...]]
+    dispatchers: dict[tuple[str, str], tuple[int, ...]]
+
+    @classmethod
+    def load(cls) -> Directory:
+        handlers: dict[int, list[int]] = defaultdict(list)
+        dispatchers: dict[tuple[str, str], list[int]] = defaultdict(list)
+        rows = (
+            Assignment.objects.active()
+            .filter(area__valid_to__isnull=True, user__is_active=True)
+            .values_list("user_id", "role", "department_id", "area__code")
+        )
+        for user_id, role, department_id, code in rows:
+            if role == Role.DEPARTMENT_HANDLER:
+                handlers[department_id].append(user_id)
+            else:
+                dispatchers[(role, code)].append(user_id)
+        return cls(
+            handlers={key: tuple(users) for key, users in handlers.items()},
+            dispatchers={key: tuple(users) for key, users in dispatchers.items()},
+        )
+
+    def covering(self, *, tier: int, code: str) -> list[int]:
+        """The dispatchers of `tier` whose assigned area covers the area `code`."""
+        role = TIER_DISPATCHER_ROLE.get(tier)
+        people: list[int] = []
+        for length in (4, 6, 9, 12):
+            if length <= len(code):
+                people += self.dispatchers.get((role, code[:length]), ())
+        return list(dict.fromkeys(people))
+
+
+def _notifications(rows: list[tuple], *, directory: Directory, texts: Texts) -> list:
+    """One notification per person and recorded change: the holders', and for red the
+    supervising tier's (a person who is both gets the holder's)."""
+    drafts = []
+    for (
+        _id,
+        level,
+        number,
+        status,
+        tier,
+        department_id,
+        holder_code,
+        holder_name,
+        department_name,
+        supervising_code,
+        due,
+        step_label,
+    ) in rows:
+        if level is None:
+            continue
+        if status in DEPARTMENT_STATES and department_id is not None:
+            holders = list(directory.handlers.get(department_id, ()))
+        else:
+            holders = directory.covering(tier=tier, code=holder_code)
+        supervisors = (
+            directory.covering(tier=tier - 1, code=supervising_code)
+            if level == Light.RED and supervising_code
+            else []
+        )
+        words = {"number": number, "step": step_label}
+        body = texts.body % {
+            "deadline": due,
+            "holder": f"{holder_name} · {department_name}" if department_name else holder_name,
+        }
+        link = case_path(number)
+        title = (texts.title_red if level == Light.RED else texts.title_yellow) % words
+        kind = KIND_RED if level == Light.RED else KIND_YELLOW
+        drafts += [NotificationDraft(user, kind, title, body, link) for user in holders]
+        if supervisors:
+            title = texts.title_supervision % words
+            drafts += [
+                NotificationDraft(user, KIND_SUPERVISION, title, body, link)
+                for user in supervisors
+                if user not in holders
+            ]
+    return drafts
+
+
+def _batch(
+    *, now: datetime, batch_size: int, sql: str, texts: Texts, directory: Directory
+) -> tuple[int, int, int, int]:
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql,
+                {
+                    "now": now,
+                    "batch": batch_size,
+                    "zone": settings.TIME_ZONE,
+                    "supervising_length": json.dumps(
+                        {str(int(t)): n for t, n in SUPERVISING_CODE_LENGTH.items()}
+                    ),
+                    "steps": texts.steps,
+                    "notes": texts.notes,
+                },
+            )
+            rows = cursor.fetchall()
+        notified = notifications_create_many(
+            drafts=_notifications(rows, directory=directory, texts=texts), at=now
+        )
+    levels = [row[1] for row in rows]
+    return len(rows), levels.count(Light.YELLOW), levels.count(Light.RED), notified
 
 
 def supervision_scan(*, now: datetime | None = None, batch_size: int = BATCH_SIZE) -> ScanResult:
@@ -299,10 +332,11 @@ def supervision_scan(*, now: datetime | None = None, batch_size: int = BATCH_SIZ
     now = now or timezone.now()
     sql = _scan_sql()
     texts = _texts()
+    directory = Directory.load()
     changed = yellow = red = notified = batches = 0
     while True:
-        batch_changed, batch_yellow, batch_red, batch_notified, _events = _batch(
-            now=now, batch_size=batch_size, sql=sql, texts=texts
+        batch_changed, batch_yellow, batch_red, batch_notified = _batch(
+            now=now, batch_size=batch_size, sql=sql, texts=texts, directory=directory
         )
         batches += 1
         changed += batch_changed
