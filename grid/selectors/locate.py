@@ -12,9 +12,11 @@ district → city is the cell's parent chain.
 
 from __future__ import annotations
 
+import gc
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import NamedTuple
 
 import numpy as np
@@ -114,20 +116,22 @@ def _point_array(points: Sequence[Sequence[float]]) -> np.ndarray:
 # Most points are settled by the locate tiles (grid.services.locate_tiles explains them):
 # the point's tile is computed from its lon/lat, the tile's block row found by its integer
 # key, and the tile's byte names either the cell the tile lies strictly inside (no GiST
-# probe, no geometry) or the few cells that touch the tile, which ST_Covers decides between
-# (a tile naming a cell that is no longer current gives -1, see locate_points). The rest —
-# no tiles built, a region without tiles, an untabulated tile — takes the exact path: one
-# GiST probe per occupied square of a grid over the points' extent (parameters from Python),
-# then a hash join of each point with its square's candidates; the float bounding box
-# comparison is a cheap first filter (box2d is rounded outward, so it never rejects a cell
-# that covers the point). Both paths apply one rule: among the current cells that cover the
-# point, the smallest code in C collation (the order of digit strings everywhere).
+# probe, no geometry) or the few cells that touch the tile, each reached by primary key and
+# decided between by ST_Covers: a block numbers its cells in code order, so the smallest
+# number among the covering cells is the smallest code (a tile naming a cell that is no
+# longer current gives -1, see locate_points). The rest — no tiles built, a region without tiles, an untabulated
+# tile — takes the exact path: one GiST probe per occupied square of a grid over the
+# points' extent (parameters from Python), then a hash join of each point with its square's
+# candidates; the float bounding box comparison is a cheap first filter (box2d is rounded
+# outward, so it never rejects a cell that covers the point). Both paths apply one rule:
+# among the current cells that cover the point, the smallest code in C collation (the
+# order of digit strings everywhere).
 #
 # The answer: a first row with the located points packed as (ordinal, cell id) pairs, then
 # one row per area of those cells' chains (id, code, name, parent, is it a cell), each area
 # once; the chains are put together in Python. Each large intermediate set is materialized
-# once and every table is reached by key (= ANY of an array, or the block key), so that no
-# join of two large sets is left to the planner's row estimates, which for these
+# once and every table is reached by key (the block key, a primary key, = ANY of an array),
+# so that no join of two large sets is left to the planner's row estimates, which for these
 # set-returning functions and CTEs are defaults, not counts.
 _POINTS_SQL = """
     WITH RECURSIVE probe AS MATERIALIZED (
@@ -157,27 +161,21 @@ _POINTS_SQL = """
         LEFT JOIN {block} AS block ON block.key = probe.block
         CROSS JOIN LATERAL (SELECT get_byte(block.map, probe.position) AS value) AS tabulated
     ),
-    pair AS MATERIALIZED (
-        SELECT hit.ordinal, hit.point, hit.cells[member] AS cell_id
-        FROM hit
-        CROSS JOIN LATERAL unnest(hit.members) AS member
-        WHERE hit.members IS NOT NULL AND member > 0
-    ),
-    candidate AS MATERIALIZED (
-        SELECT cell.id, cell.code, cell.boundary
-        FROM {table} AS cell
-        WHERE cell.id = ANY(ARRAY(SELECT cell_id FROM pair))
-          AND cell.level = {grid_level} AND cell.valid_to IS NULL
-    ),
     on_edge AS MATERIALIZED (
-        SELECT pair.ordinal,
-               CASE WHEN bool_or(candidate.id IS NULL) THEN -1
-                    ELSE (array_agg(candidate.id ORDER BY candidate.code COLLATE "C")
-                              FILTER (WHERE ST_Covers(candidate.boundary, pair.point)))[1]
-               END AS cell_id
-        FROM pair
-        LEFT JOIN candidate ON candidate.id = pair.cell_id
-        GROUP BY pair.ordinal
+        SELECT hit.ordinal,
+               CASE WHEN judged.current < judged.members THEN -1
+                    ELSE hit.cells[judged.first] END AS cell_id
+        FROM hit
+        CROSS JOIN LATERAL (
+            SELECT count(*) AS members, count(cell.id) AS current,
+                   min(member) FILTER (WHERE ST_Covers(cell.boundary, hit.point)) AS first
+            FROM unnest(hit.members) AS member
+            LEFT JOIN {table} AS cell
+              ON cell.id = hit.cells[member]
+             AND cell.level = {grid_level} AND cell.valid_to IS NULL
+            WHERE member > 0
+        ) AS judged
+        WHERE hit.members IS NOT NULL
     ),
     untabulated AS MATERIALIZED (
         SELECT ordinal, point, lon, lat,
@@ -290,17 +288,22 @@ _LOCATED_PAIR = np.dtype([("ordinal", ">i4"), ("cell", ">i8")])
 def _locations(area_rows: Sequence[Sequence]) -> dict[int, Location]:
     """The Location of each cell from the area rows (_, id, code, name, parent_id, is_cell)
     of the cells and of every area above them. The part of the chain above a cell is shared
-    by the cells of a community and built once."""
-    refs = {}
-    parents = {}
-    for _packed, area_id, code, name, parent_id, _is_cell in area_rows:
-        refs[area_id] = AreaRef(area_id, code, name)
-        parents[area_id] = parent_id
+    by the cells of a community and built once. Tuples are made with tuple.__new__, which
+    skips the argument handling of a named tuple's constructor (a bulk locate makes two per
+    cell found)."""
+    new = tuple.__new__
+    refs: dict[int, AreaRef] = {}
+    parents: dict[int, int | None] = {}
+    cells = []
+    for row in area_rows:
+        if row[5]:
+            cells.append(row)
+        else:
+            refs[row[1]] = new(AreaRef, row[1:4])
+            parents[row[1]] = row[4]
     above: dict[int | None, tuple[AreaRef | None, ...]] = {}
     locations = {}
-    for _packed, cell_id, _code, _name, community_id, is_cell in area_rows:
-        if not is_cell:
-            continue
+    for _packed, cell_id, code, name, community_id, _is_cell in cells:
         chain = above.get(community_id)
         if chain is None:
             links: list[AreaRef | None] = []
@@ -309,7 +312,7 @@ def _locations(area_rows: Sequence[Sequence]) -> dict[int, Location]:
                 links.append(refs.get(current))
                 current = parents.get(current)
             chain = above[community_id] = tuple(links)
-        locations[cell_id] = Location(refs[cell_id], *chain)
+        locations[cell_id] = new(Location, (new(AreaRef, (cell_id, code, name)), *chain))
     return locations
 
 
@@ -350,12 +353,28 @@ def _located(array: np.ndarray, *, use_tiles: bool) -> tuple[np.ndarray, dict[in
             "SET LOCAL jit = off; " + _points_sql(), _points_params(array, use_tiles=use_tiles)
         )
         cursor.nextset()
-        located, *areas = cursor.fetchall()
+        with _collection_paused():
+            located, *areas = cursor.fetchall()
+            locations = _locations(areas)
     cells = np.zeros(len(array), dtype=np.int64)
     if located[0]:
         pairs = np.frombuffer(located[0], dtype=_LOCATED_PAIR)
         cells[pairs["ordinal"] - 1] = pairs["cell"]
-    return cells, _locations(areas)
+    return cells, locations
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """No garbage collection while the rows and Locations of thousands of cells are built:
+    they make no cycles, and with the caller holding many objects (100,000 points as lists)
+    the collections those allocations set off took a fifth of a bulk locate's time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def locate_points(*, points: Sequence[Sequence[float]]) -> list[Location | None]:
