@@ -30,8 +30,8 @@ light a committed scan already set no longer matches; the unique constraint is t
 guard. Each batch is one statement and one COPY of its notifications, in its own
 transaction; who is notified is read once per scan. Candidates are found through two
 partial indexes of the clocked open cases (Incident.Meta: incident_clock_warn and
-incident_clock_deadline), so a scan over a million cases
-reads only those whose light is due to change. No deadline is ever a Celery countdown/ETA.
+incident_clock_deadline), so a scan over a million cases reads only those whose light is
+due to change. No deadline is ever a Celery countdown/ETA.
 
 Notification and history texts are written in the system's language (settings.LANGUAGE_CODE).
 """
