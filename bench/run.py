@@ -21,6 +21,7 @@ BENCHMARKS = {
     "locate": "bench.locate",
     "residents": "bench.residents",
     "applications": "bench.applications",
+    "casework": "bench.casework",
 }
 DATABASE_NAME = "wangge_bench"
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
