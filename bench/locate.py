@@ -3,11 +3,14 @@
 - single locate through the API: Django's test Client in this process, with a user logged
   in by session (no HTTP server, so no network or worker overhead is counted), median and
   p95 over random points inside the city;
+- the locate tiles: a full rebuild on the medium city (kept, so the figures below run on
+  tiles built by this code) and the rebuild of the blocks around one cell (rolled back);
 - bulk locate: grid.selectors.locate.locate_points on 100,000 random points, in batches of
   10,000 (the API's limit) and as one call, in points per second;
 - the same points through the bulk API, 10,000 per request (JSON in and out included);
-- for comparison, in the same run: one LATERAL GiST probe per point (the obvious set-based
-  statement), with and without JIT, and the two ways of sending the points;
+- for comparison, in the same run: the statement without the tiles (the exact path alone,
+  as locate ran before them), one LATERAL GiST probe per point (the obvious set-based
+  statement), the statement with and without JIT, and the two ways of sending the points;
 - the baseline: a naive per-point ORM loop on a sample, its rate and the ratio.
 """
 
@@ -31,6 +34,7 @@ from bench.city import CITY_CODE, current_cells
 from grid.models import Area, AreaLevel
 from grid.selectors import locate as locate_module
 from grid.selectors.locate import locate_points
+from grid.services.locate_tiles import locate_tiles_rebuild
 
 TARGET_API_P95_MS = 20.0
 TARGET_BULK_POINTS_PER_SECOND = 100_000
@@ -166,10 +170,40 @@ def _run_sql(sql: str, params: dict, *, jit: bool) -> None:
         cursor.fetchall()
 
 
+def tiles() -> dict:
+    """Rebuild the locate tiles of the whole city (kept), then the blocks around one cell in
+    a transaction that is rolled back, as an edit of one cell in the admin does."""
+    full = locate_tiles_rebuild()
+    city_cells = Area.objects.current().cells().subtree(CITY_CODE).order_by("code")
+    cell = city_cells[city_cells.count() // 2]
+    regional_seconds = []
+    for _ in range(REPEATS):
+        with transaction.atomic():
+            regional = locate_tiles_rebuild(extents=[cell.boundary.extent])
+            regional_seconds.append(regional.seconds)
+            transaction.set_rollback(True)
+    return {
+        "tile_size_degrees": full.tile_size,
+        "blocks": full.blocks,
+        "cells": full.cells,
+        "full_rebuild_seconds": round(full.seconds, 2),
+        "one_cell_rebuild": {
+            "cell": cell.code,
+            "blocks": regional.blocks,
+            "cells_considered": regional.cells,
+            "seconds": round(statistics.median(regional_seconds), 3),
+        },
+    }
+
+
 def alternatives(points: Sequence[Sequence[float]]) -> dict:
     """What the kept choices were measured against, on batches of 10,000 points."""
     batches = [np.asarray(points[i : i + BATCH]) for i in range(0, len(points), BATCH)]
     tiled_sql = locate_module._points_sql()
+
+    def exact_path_only():
+        for batch in batches:
+            locate_module._located(batch, use_tiles=False)
 
     def lateral():
         for batch in batches:
@@ -180,6 +214,7 @@ def alternatives(points: Sequence[Sequence[float]]) -> dict:
     jit_on = _timed_runs(lambda: _run_sql(tiled_sql, tiled_params, jit=True))
     jit_off = _timed_runs(lambda: _run_sql(tiled_sql, tiled_params, jit=False))
     lateral_seconds = _timed_runs(lateral, repeats=1)
+    exact_seconds = _timed_runs(exact_path_only, repeats=1)
 
     def as_arrays():
         with connection.cursor() as cursor:
@@ -196,12 +231,17 @@ def alternatives(points: Sequence[Sequence[float]]) -> dict:
             )
 
     return {
+        "exact_path_only": {
+            "what": "the statement without the tiles (as locate ran before them), batches of "
+            "10,000, chains included",
+            "points_per_second": round(_rate(len(points), exact_seconds)),
+        },
         "lateral_probe_per_point": {
             "what": "one LATERAL GiST probe per point, cell ids only, batches of 10,000",
             "points_per_second": round(_rate(len(points), lateral_seconds)),
         },
         "jit": {
-            "what": "the tiled statement on 10,000 points, seconds",
+            "what": "the statement on 10,000 points, seconds",
             "on": round(statistics.median(jit_on), 3),
             "off": round(statistics.median(jit_off), 3),
         },
@@ -285,6 +325,8 @@ def run(*, progress: Callable[[str], None]) -> dict:
             " Django ticket #36694)"
         )
 
+    progress("rebuilding the locate tiles of the city, then those around one cell")
+    tile_figures = tiles()
     progress(f"generating {BULK_POINTS:,} random points inside the city (seed {SEED})")
     points = random_points(BULK_POINTS, seed=SEED)
 
@@ -324,6 +366,13 @@ def run(*, progress: Callable[[str], None]) -> dict:
         f"load average (1 min) before {load_before:.2f}, after {load_after:.2f}: other work on"
         " the machine slows every figure"
     )
+    one_cell = tile_figures["one_cell_rebuild"]
+    print(
+        f"locate tiles: {tile_figures['tile_size_degrees']:.6f}° tiles, "
+        f"{tile_figures['blocks']:,} blocks of 16 x 16; full rebuild "
+        f"{tile_figures['full_rebuild_seconds']} s; rebuild around one cell "
+        f"({one_cell['blocks']} blocks, {one_cell['cells_considered']} cells) {one_cell['seconds']} s"
+    )
     print(
         f"single locate, API (test Client), {single['points']:,} points: "
         f"median {single['median_ms']} ms, p95 {single['p95_ms']} ms"
@@ -349,9 +398,14 @@ def run(*, progress: Callable[[str], None]) -> dict:
         f"one call / naive: {ratio_figures['one_call_over_naive']}x"
         f"   target >= {TARGET_RATIO:g}x: {_verdict(ratio_figures['met'])}"
     )
+    exact_only = alternative_figures["exact_path_only"]["points_per_second"]
     lateral = alternative_figures["lateral_probe_per_point"]["points_per_second"]
     jit = alternative_figures["jit"]
     sending = alternative_figures["sending_10000_points_ms"]
+    print(
+        f"for comparison: without the tiles (exact path only), batches of {BATCH:,}: "
+        f"{exact_only:,} points/s"
+    )
     print(
         f"for comparison: one LATERAL probe per point, batches of {BATCH:,}: {lateral:,} points/s"
     )
@@ -367,6 +421,7 @@ def run(*, progress: Callable[[str], None]) -> dict:
         "load_average_before_after": [round(load_before, 2), round(load_after, 2)],
         "city": {"code": city.code, "name": city.name, "current_cells": cells},
         "index": index,
+        "tiles": tile_figures,
         "api_single": single,
         "bulk": bulk_figures,
         "api_bulk": api_bulk_figures,
