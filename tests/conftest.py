@@ -8,6 +8,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.calendar",
     "tests.fixtures.community",
+    "tests.fixtures.casework",
 ]
 
 

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "leaflet",
     "grid",
     "community",
+    "casework",
     "maps",
 ]
 
@@ -140,6 +141,8 @@ SPECTACULAR_SETTINGS = {
         "FacilityStateEnum": "community.models.FacilityState",
         "ServiceItemKindEnum": "community.models.ItemKind",
         "NoticeKindEnum": "community.models.NoticeKind",
+        "ApplicationStatusEnum": "community.models.ApplicationStatus",
+        "IncidentStatusEnum": "casework.models.Status",
     },
 }
 
@@ -169,6 +172,11 @@ WANGGE_BOUNDARY_UPLOAD_MAX = env.int("WANGGE_BOUNDARY_UPLOAD_MAX", default=200 *
 WANGGE_RESIDENT_UPLOAD_MAX = env.int("WANGGE_RESIDENT_UPLOAD_MAX", default=5 * 1024 * 1024)
 # Largest facility (部件) CSV/XLSX file accepted by the import API, in bytes.
 WANGGE_FACILITY_UPLOAD_MAX = env.int("WANGGE_FACILITY_UPLOAD_MAX", default=20 * 1024 * 1024)
+# Case photos (casework.photos): the largest file accepted, in bytes, and the most pixels a
+# photo may have (checked from the header before decoding: 50 million pixels, the largest
+# common phone camera, decode to about 150 MB).
+WANGGE_PHOTO_MAX_BYTES = env.int("WANGGE_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
+WANGGE_PHOTO_MAX_PIXELS = env.int("WANGGE_PHOTO_MAX_PIXELS", default=50_000_000)
 
 # Which of the five rating levels (1 非常不满意 … 5 非常满意, GB/T 39735) count as satisfied
 # in 窗口服务满意率.

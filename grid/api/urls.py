@@ -1,4 +1,4 @@
-from . import areas, locate
+from . import areas, locate, notifications
 
 app_name = "grid-api"
-urlpatterns = [*locate.urlpatterns, *areas.urlpatterns]
+urlpatterns = [*locate.urlpatterns, *areas.urlpatterns, *notifications.urlpatterns]

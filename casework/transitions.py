@@ -1,0 +1,168 @@
+"""The allowed moves of a case (DOMAIN.md §3), in one table.
+
+Roles of the tradition and who holds them here:
+- 监督员/网格员 (report, verify on site, check the result): a grid inspector assigned to the
+  case's grid cell;
+- 受理员, 值班长, 派遣员 (accept, register, dispatch, close, void, supervise): the dispatchers of
+  the tier holding the case — community staff for the community tier, street officers for the
+  street, district officers for the district, city managers for the city — with the case's
+  holding area in their scope;
+- 专业部门 (handle, ask for an extension, return a wrong dispatch): a department handler of
+  the department the case was dispatched to;
+- superusers may make every move (administrators correcting a record).
+
+`check_move` is the one place that decides; the services in casework.services.workflow call
+it under a row lock and raise Conflict (409) with the current state when it refuses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from grid.models import AreaLevel, Role
+
+from .models import Status as S
+
+DISPATCHER = "dispatcher"  # 受理员 / 值班长 / 派遣员 of the holding tier
+HANDLER = "handler"  # 专业部门: a handler of the case's department
+INSPECTOR = "inspector"  # 监督员 / 网格员 of the case's grid cell
+
+# The role that dispatches on each tier.
+TIER_DISPATCHER_ROLE = {
+    AreaLevel.COMMUNITY: Role.COMMUNITY_STAFF,
+    AreaLevel.STREET: Role.STREET_OFFICER,
+    AreaLevel.DISTRICT: Role.DISTRICT_OFFICER,
+    AreaLevel.CITY: Role.CITY_MANAGER,
+}
+
+
+@dataclass(frozen=True)
+class Move:
+    name: str
+    label: str
+    sources: frozenset[str]
+    target: str | None  # None: the state does not change, or the service decides
+    parts: frozenset[str]  # which of DISPATCHER / HANDLER / INSPECTOR may make it
+
+
+def _move(name, label, sources, target, parts) -> Move:
+    return Move(name, label, frozenset(sources), target, frozenset(parts))
+
+
+MOVES: dict[str, Move] = {
+    move.name: move
+    for move in (
+        _move("accept", gettext_lazy("accept"), {S.REPORTED}, S.ACCEPTED, {DISPATCHER}),
+        _move("void", gettext_lazy("void"), {S.REPORTED, S.ACCEPTED}, S.VOIDED, {DISPATCHER}),
+        _move("register", gettext_lazy("register"), {S.ACCEPTED}, S.REGISTERED, {DISPATCHER}),
+        _move("dispatch", gettext_lazy("dispatch"), {S.REGISTERED}, S.DISPATCHED, {DISPATCHER}),
+        # one tier up (community → street → district → city), back to registration there
+        _move(
+            "escalate",
+            gettext_lazy("escalate one tier up"),
+            {S.REPORTED, S.ACCEPTED, S.REGISTERED},
+            None,
+            {DISPATCHER},
+        ),
+        _move("start", gettext_lazy("start handling"), {S.DISPATCHED}, S.IN_PROGRESS, {HANDLER}),
+        # 回退: dispatched to the wrong department; the dispatcher dispatches again or escalates
+        _move(
+            "return",
+            gettext_lazy("return as wrongly dispatched"),
+            {S.DISPATCHED, S.IN_PROGRESS},
+            S.REGISTERED,
+            {HANDLER},
+        ),
+        _move(
+            "request_extension",
+            gettext_lazy("ask for an extension"),
+            {S.IN_PROGRESS},
+            None,
+            {HANDLER},
+        ),
+        _move(
+            "approve_extension",
+            gettext_lazy("approve the extension"),
+            {S.IN_PROGRESS},
+            None,
+            {DISPATCHER},
+        ),
+        _move(
+            "reject_extension",
+            gettext_lazy("refuse the extension"),
+            {S.IN_PROGRESS},
+            None,
+            {DISPATCHER},
+        ),
+        _move("park", gettext_lazy("park"), {S.IN_PROGRESS}, S.PARKED, {DISPATCHER}),
+        _move("unpark", gettext_lazy("resume"), {S.PARKED}, S.IN_PROGRESS, {DISPATCHER}),
+        _move("handle", gettext_lazy("report handled"), {S.IN_PROGRESS}, S.HANDLED, {HANDLER}),
+        _move("check_pass", gettext_lazy("confirm on site"), {S.HANDLED}, S.CHECKED, {INSPECTOR}),
+        # 返工: the result is not good enough; back to the department, counted
+        _move(
+            "check_fail",
+            gettext_lazy("send back for rework"),
+            {S.HANDLED},
+            S.IN_PROGRESS,
+            {INSPECTOR},
+        ),
+        _move("close", gettext_lazy("close"), {S.CHECKED}, S.CLOSED, {DISPATCHER}),
+        # closes this case as a duplicate of another open one
+        _move(
+            "merge",
+            gettext_lazy("merge into another case"),
+            {S.REPORTED, S.ACCEPTED, S.REGISTERED, S.DISPATCHED, S.IN_PROGRESS},
+            S.CLOSED,
+            {DISPATCHER},
+        ),
+    )
+}
+
+OPEN_STATES = frozenset(
+    {
+        S.REPORTED,
+        S.ACCEPTED,
+        S.REGISTERED,
+        S.DISPATCHED,
+        S.IN_PROGRESS,
+        S.PARKED,
+        S.HANDLED,
+        S.CHECKED,
+    }
+)
+# The step whose clock runs in each state (parked: none — a parked case is off the clock).
+STEP_OF_STATE = {
+    S.REPORTED: "register",
+    S.ACCEPTED: "register",
+    S.REGISTERED: "dispatch",
+    S.DISPATCHED: "handle",
+    S.IN_PROGRESS: "handle",
+    S.HANDLED: "verify",
+}
+
+
+def allowed_moves(status: str, parts: set[str], *, superuser: bool = False) -> list[Move]:
+    """The moves a person playing `parts` for a case may make from `status`, in table order."""
+    return [
+        move
+        for move in MOVES.values()
+        if status in move.sources and (superuser or move.parts & parts)
+    ]
+
+
+def move_refusal(move_name: str, status: str, parts: set[str], *, superuser: bool = False):
+    """Why the move is not allowed, or None when it is."""
+    move = MOVES.get(move_name)
+    if move is None:
+        return _("there is no move “%(move)s”") % {"move": move_name}
+    if status not in move.sources:
+        return _("“%(move)s” is not possible while the case is %(status)s") % {
+            "move": move.label,
+            "status": S(status).label,
+        }
+    if not superuser and not move.parts & parts:
+        return _("your role may not %(move)s this case") % {"move": move.label}
+    return None

@@ -1,0 +1,4 @@
+from .views import cases, reports
+
+app_name = "casework"
+urlpatterns = [*reports.urlpatterns, *cases.urlpatterns]
