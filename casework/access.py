@@ -2,7 +2,9 @@
 
 Seeing: a case is visible to a person whose scope (grid.scope.user_scope) covers its area
 code — the grid cell's code, or the city's code for an unlocated report, so the unlocated
-queue is the city's — and to the handlers of the department it is dispatched to.
+queue is the city's —, to the handlers of the department it has been dispatched to (from
+dispatch on: a department routed at report time does not see the case before it is
+dispatched), and to the person who reported it.
 Acting: see casework.transitions for the parts.
 """
 
@@ -15,8 +17,20 @@ from django.db.models import Q
 from grid.models import Assignment, Role
 from grid.scope import Scope, user_scope
 
-from .models import Incident
+from .models import Incident, Status
 from .transitions import DISPATCHER, HANDLER, INSPECTOR, TIER_DISPATCHER_ROLE
+
+# The states in which a case has been dispatched to its department.
+DISPATCHED_STATES = frozenset(
+    {
+        Status.DISPATCHED,
+        Status.IN_PROGRESS,
+        Status.PARKED,
+        Status.HANDLED,
+        Status.CHECKED,
+        Status.CLOSED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -43,14 +57,23 @@ class CaseAccess:
             return Q()
         condition = self.scope.q("area_code")
         if self.department_ids:
-            condition |= Q(department_id__in=self.department_ids)
+            condition |= Q(department_id__in=self.department_ids, status__in=DISPATCHED_STATES)
+        if getattr(self.user, "is_authenticated", False):
+            condition |= Q(reporter_id=self.user.pk)
         return condition
 
     def may_see(self, incident: Incident) -> bool:
         return (
             self.superuser
             or self.scope.covers(incident.area_code)
-            or incident.department_id in self.department_ids
+            or (
+                incident.department_id in self.department_ids
+                and incident.status in DISPATCHED_STATES
+            )
+            or (
+                getattr(self.user, "is_authenticated", False)
+                and incident.reporter_id == self.user.pk
+            )
         )
 
     def parts(self, incident: Incident) -> set[str]:

@@ -3,8 +3,7 @@ history, photos, allowed moves and duplicates, a photo, the category catalogue f
 form, facilities near a point, and the areas drawn under the report map.
 
 Every read goes through casework.access.case_access(user): a case the reader may not see is
-answered as not found (NotFound, 404), exactly as if it did not exist. A reporter also sees the
-cases they reported (an inspector may report what they saw outside their own cells).
+answered as not found (NotFound, 404), exactly as if it did not exist.
 """
 
 from __future__ import annotations
@@ -103,23 +102,12 @@ def event_label(action: str) -> str:
 
 
 def visible_q(access: CaseAccess) -> Q:
-    """The cases a person may see: casework.access's filter, plus their own reports."""
-    condition = access.q()
-    if access.superuser:
-        return condition
-    user = access.user
-    if user is not None and getattr(user, "is_authenticated", False):
-        condition |= Q(reporter_id=user.pk)
-    return condition
+    """The cases a person may see (casework.access decides)."""
+    return access.q()
 
 
 def may_see(access: CaseAccess, incident: Incident) -> bool:
-    user = access.user
-    return access.may_see(incident) or (
-        user is not None
-        and getattr(user, "is_authenticated", False)
-        and incident.reporter_id == user.pk
-    )
+    return access.may_see(incident)
 
 
 def visible_cases(access: CaseAccess) -> QuerySet[Incident]:

@@ -4,7 +4,8 @@
   case in district B (360521), nor the other way round: 404 everywhere, exactly as for a case
   that does not exist, and it appears in no list or queue.
 - A grid inspector sees the cases on their own cells and their own reports, nothing else.
-- A department handler sees the cases dispatched to their department, outside their areas too.
+- A department handler sees the cases dispatched to their department, outside their areas too,
+  from dispatch on (a case routed to the department but not yet dispatched is not theirs).
 - The unlocated queue (reports in no grid cell) is the city managers' alone.
 - Anonymous: 401 from the API, the login page from the pages.
 """
@@ -45,6 +46,7 @@ class Matrix:
     own_report: Incident
     dispatched_out: Incident
     not_dispatched: Incident
+    routed_not_dispatched: Incident
     unlocated: Incident
     photos: dict
 
@@ -65,6 +67,9 @@ def matrix(case_world, media) -> Matrix:
             case_world, cell=CELL_A_COMMUNITY_2, status=Status.DISPATCHED, department=squad
         ),
         not_dispatched=make_case(case_world, cell=CELL_A_COMMUNITY_2),
+        routed_not_dispatched=make_case(
+            case_world, cell=CELL_A_COMMUNITY_2, status=Status.REGISTERED, department=squad
+        ),
         unlocated=make_case(case_world, cell=None),
         photos={},
     )
@@ -214,6 +219,8 @@ def test_a_handler_sees_the_cases_dispatched_to_their_department(case_world, mat
     # Outside the handler's community, but dispatched to their squad.
     assert visible_through_api(api, matrix.dispatched_out, matrix.photos["dispatched_out"])
     assert not visible_through_api(api, matrix.not_dispatched)
+    # Routed to the squad at report time, but not dispatched yet: not the squad's to see.
+    assert not visible_through_api(api, matrix.routed_not_dispatched)
     assert not visible_through_api(api, matrix.in_b, matrix.photos["in_b"])
     assert matrix.dispatched_out.number in api_numbers(api, "/api/casework/queue")
     moves = api.get(f"/api/casework/cases/{matrix.dispatched_out.number}").json()["moves"]
