@@ -20,6 +20,7 @@ trap cleanup INT TERM EXIT
 python manage.py migrate --noinput
 python manage.py demo_seed            # does nothing when the demo city is already there
 python manage.py community_demo_seed  # catalogue, delegations, residents, facilities, applications
+python manage.py casework_demo_seed   # categories, routing rules and about 200 cases in every state
 
 port="$(free_port "${WANGGE_PORT:-8000}")"
 mkdir -p "$LOCAL/celery"
