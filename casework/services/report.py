@@ -16,32 +16,43 @@ A report whose point lies in no current grid cell is not lost: it is kept with n
 code = the city's code (the city whose boundary is nearest the point), held by the city with
 no department, in the status reported — the unlocated queue that only the city's managers
 see, to triage.
+
+Batch intake (incidents_report_batch): an inspector's phone uploads the reports it queued
+offline in one go, the 12345 hotline system forwards its reports in batches. Each report of a
+batch gets exactly what incident_report would give it (the same checks and reasons, cell,
+chain, routing, clock, number format, history and idempotency), but the work is done for the
+whole batch at once: one locate, one read of the actor's assignments, the categories and
+their limits, one routing (rules and chain areas read once), one block of case numbers per
+district, the cases and their history written with one statement each, the likely duplicates
+found with one statement. A bad report is refused on its own; the good ones are written.
+incident_report is the same path with a batch of one.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, FloatField
-from django.db.models.expressions import RawSQL
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from community import pii
-from community.models import Facility
-from grid.errors import Conflict, Forbidden, InvalidInput
+from community.models import Facility, FacilityCategory
+from grid.errors import Conflict, DomainError, Forbidden, InvalidInput
 from grid.models import Area, AreaLevel, Assignment, Role
 from grid.scope import Scope
-from grid.selectors.locate import Location, coordinate_errors, locate_point
-from grid.services.sequences import sequence_next
+from grid.selectors.locate import Location, coordinate_errors, locate_points
+from grid.services.sequences import sequence_next_block
 
 from ..access import CaseAccess
-from ..deadlines import calendar_for, step_clock
+from ..deadlines import StepClock, calendar_for, step_clock
 from ..models import (
     Category,
     CategoryDeadline,
@@ -54,9 +65,9 @@ from ..models import (
     Step,
 )
 from ..photos import CleanPhoto, photos_clean
-from ..selectors.duplicates import incident_duplicates
+from ..selectors.duplicates import DuplicateProbe, incident_duplicates_many
 from .photos import incident_photos_add
-from .routing import Route, route
+from .routing import Route, RouteRequest, route_many
 
 # A facility named by a component report must lie this close to the reported point, or
 # within the category's duplicate radius when that is wider: phone positions are often tens
@@ -80,6 +91,26 @@ SYSTEM_ROLE = "system"
 SUPERUSER_ROLE = "superuser"
 UNLOCATED_DISTRICT_SUFFIX = "00"
 
+# The fields of one report of a batch (incident_report's keyword arguments but the photos).
+REPORT_FIELDS = (
+    "source",
+    "category",
+    "lon",
+    "lat",
+    "description",
+    "address",
+    "facility",
+    "external_id",
+    "reporter_name",
+    "reporter_phone",
+    "at",
+)
+REQUIRED_FIELDS = ("source", "category", "lon", "lat", "description")
+
+CREATED = "created"
+EXISTING = "existing"
+REJECTED = "rejected"
+
 
 @dataclass(frozen=True)
 class ReportResult:
@@ -93,14 +124,64 @@ class ReportResult:
     duplicates: list[Incident]
 
 
-def _max_length(field: str) -> int:
-    return Incident._meta.get_field(field).max_length
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What became of the report at `index` of a batch: `status` created (a new case),
+    existing (its external id was seen before from the same reporter: that case, nothing
+    written) or rejected (`http_status` 422, 403 or 409 — what incident_report would answer
+    —, the `message` and the `errors` per field). `number` and `incident` for a created or
+    existing case; `duplicates`: the numbers of its likely duplicates the reporter may see,
+    nearest first."""
+
+    index: int
+    status: str
+    number: str = ""
+    incident: Incident | None = None
+    duplicates: tuple[str, ...] = ()
+    http_status: int | None = None
+    message: str = ""
+    errors: dict = field(default_factory=dict)
 
 
-def _category(category: Category | int, errors: dict[str, str]) -> Category | None:
+@dataclass(slots=True)
+class _Report:
+    """One report of an intake on its way: its checked fields, then what each step found.
+    `error` set: refused; `existing` set: its external id was seen before."""
+
+    index: int
+    source: str
+    category: Category
+    lon: float
+    lat: float
+    description: str
+    address: str
+    facility: Facility | int | None
+    external_id: str | None
+    reporter_name: str
+    reporter_phone: str
+    at: datetime
+    photos: list = field(default_factory=list)
+    location: Location | None = None
+    city: Area | None = None
+    area_code: str = ""
+    district_code: str = ""
+    role: str = ""
+    facility_id: int | None = None
+    cleaned: list[CleanPhoto] = field(default_factory=list)
+    routed: Route | None = None
+    existing: Incident | None = None
+    incident: Incident | None = None
+    events: list[IncidentEvent] = field(default_factory=list)
+    error: DomainError | None = None
+    duplicates: list[Incident] = field(default_factory=list)
+
+
+def _category(category, errors: dict[str, str], known: dict[int, Category]) -> Category | None:
+    """The report's category (given or by id, from `known`: the batch's categories read at
+    once), recording the reason when there is none or it is no longer in use."""
     if not isinstance(category, Category):
         found = (
-            Category.objects.select_related("department_kind").filter(pk=category).first()
+            known.get(category)
             if isinstance(category, int) and not isinstance(category, bool)
             else None
         )
@@ -113,6 +194,25 @@ def _category(category: Category | int, errors: dict[str, str]) -> Category | No
             "category": category
         }
     return category
+
+
+def _categories_read(values: list) -> dict[int, Category]:
+    """The categories named by id among `values`, by id. One query (none when no ids)."""
+    ids = {
+        value
+        for value in values
+        if isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+    }
+    if not ids:
+        return {}
+    return {
+        category.pk: category
+        for category in Category.objects.select_related("department_kind").filter(pk__in=ids)
+    }
+
+
+def _max_length(field: str) -> int:
+    return Incident._meta.get_field(field).max_length
 
 
 def _text(
@@ -146,8 +246,7 @@ def _phone(value: str, errors: dict[str, str]) -> str:
     return phone
 
 
-def _moment(at, errors: dict[str, str]) -> datetime:
-    now = timezone.now()
+def _moment(at, errors: dict[str, str], now: datetime) -> datetime:
     if at is None:
         return now
     if not isinstance(at, datetime) or timezone.is_naive(at):
@@ -158,7 +257,65 @@ def _moment(at, errors: dict[str, str]) -> datetime:
     return at
 
 
-# Raw SQL for the small reads of every report: through the ORM, building each cost several
+def _checked(index: int, fields, known: dict[int, Category], now: datetime) -> _Report:
+    """One report's fields checked and cleaned, or InvalidInput naming every wrong field."""
+    if not isinstance(fields, dict):
+        raise InvalidInput(
+            _("a report must be an object of fields"), details={"report": _("not an object")}
+        )
+    errors: dict[str, str] = {}
+    for name in REQUIRED_FIELDS:
+        if name not in fields:
+            errors[name] = _("%(field)s is required") % {"field": name}
+    for name in sorted(set(fields) - set(REPORT_FIELDS), key=str):
+        errors[str(name)] = _("%(field)s is not a field of a report") % {"field": name}
+    source = fields.get("source")
+    if "source" in fields and source not in Source.values:
+        errors["source"] = _("source must be one of %(choices)s; got “%(source)s”") % {
+            "choices": ", ".join(Source.values),
+            "source": source,
+        }
+    category = _category(fields["category"], errors, known) if "category" in fields else None
+    description = _text(fields.get("description"), "description", errors, required=True)
+    address = _text(fields.get("address"), "address", errors, limit=_max_length("address"))
+    reporter_name = _text(
+        fields.get("reporter_name"),
+        "reporter_name",
+        errors,
+        limit=_max_length("reporter_name"),
+    )
+    reporter_phone = _phone(_text(fields.get("reporter_phone"), "reporter_phone", errors), errors)
+    external_id = fields.get("external_id")
+    if external_id is not None:
+        external_id = (
+            _text(
+                external_id, "external_id", errors, required=True, limit=_max_length("external_id")
+            )
+            or None
+        )
+    lon, lat = fields.get("lon"), fields.get("lat")
+    if "lon" in fields and "lat" in fields:
+        errors.update(coordinate_errors(lon=lon, lat=lat))
+    at = _moment(fields.get("at"), errors, now)
+    if errors:
+        raise InvalidInput("; ".join(errors.values()), details=errors)
+    return _Report(
+        index=index,
+        source=source,
+        category=category,
+        lon=float(lon),
+        lat=float(lat),
+        description=description,
+        address=address,
+        facility=fields.get("facility"),
+        external_id=external_id,
+        reporter_name=reporter_name,
+        reporter_phone=reporter_phone,
+        at=at,
+    )
+
+
+# Raw SQL for the small reads of every intake: through the ORM, building each cost several
 # times the database's own time (about 1 ms of Python per query on a two-core machine).
 _ASSIGNMENTS_SQL = """
     SELECT assignment.role, area.code, assignment.department_id
@@ -166,8 +323,19 @@ _ASSIGNMENTS_SQL = """
     JOIN {area} AS area ON area.id = assignment.area_id
     WHERE assignment.user_id = %s AND assignment.active AND area.valid_to IS NULL
 """
-_DEADLINE_SQL = "SELECT amount, unit FROM {deadline} WHERE category_id = %s AND step = %s"
-_EXTERNAL_ID_SQL = "SELECT id FROM {incident} WHERE external_id = %s"
+_DEADLINES_SQL = (
+    "SELECT category_id, amount, unit FROM {deadline} WHERE category_id = ANY(%s) AND step = %s"
+)
+_FACILITIES_SQL = """
+    SELECT probe.position, facility.id, facility.code, facility.category_id, kind.name,
+           facility.area_code,
+           ST_Distance(facility.location::geography,
+                       ST_SetSRID(ST_MakePoint(probe.lon, probe.lat), 4326)::geography)
+    FROM unnest(%s::int[], %s::bigint[], %s::float8[], %s::float8[])
+         AS probe(position, facility, lon, lat)
+    JOIN {facility} AS facility ON facility.id = probe.facility
+    JOIN {kind} AS kind ON kind.id = facility.category_id
+"""
 
 
 def _fetch(sql: str, params) -> list[tuple]:
@@ -182,22 +350,40 @@ def _assignments(actor) -> tuple[tuple[str, str, int | None], ...]:
     return tuple(_fetch(sql, [actor.pk]))
 
 
-def _register_limit(category: Category) -> CategoryDeadline | None:
+def _register_limits(categories: dict[int, Category]) -> dict[int, CategoryDeadline]:
+    """The register step's limit of each category that sets one. One query."""
     rows = _fetch(
-        _DEADLINE_SQL.format(deadline=CategoryDeadline._meta.db_table),
-        [category.id, Step.REGISTER],
+        _DEADLINES_SQL.format(deadline=CategoryDeadline._meta.db_table),
+        [sorted(categories), Step.REGISTER],
     )
-    if not rows:
-        return None
-    amount, unit = rows[0]
-    return CategoryDeadline(category=category, step=Step.REGISTER, amount=amount, unit=unit)
+    return {
+        category_id: CategoryDeadline(
+            category=categories[category_id], step=Step.REGISTER, amount=amount, unit=unit
+        )
+        for category_id, amount, unit in rows
+    }
 
 
-def _seen(external_id: str) -> Incident | None:
-    rows = _fetch(_EXTERNAL_ID_SQL.format(incident=Incident._meta.db_table), [external_id])
-    if not rows:
-        return None
-    return Incident.objects.select_related("category").get(pk=rows[0][0])
+def _seen(external_ids: list[str]) -> dict[str, Incident]:
+    """The cases already filed under these external ids. One query (none for no ids)."""
+    if not external_ids:
+        return {}
+    return {
+        incident.external_id: incident
+        for incident in Incident.objects.select_related("category").filter(
+            external_id__in=external_ids
+        )
+    }
+
+
+def _replay_allowed(*, existing: Incident, actor) -> None:
+    """A report whose external id was seen before answers with that case, but only to the
+    one who filed it."""
+    actor_id = actor.pk if actor is not None else None
+    if existing.reporter_id != actor_id and not (actor is not None and actor.is_superuser):
+        raise Conflict(
+            _("the external id %(id)s belongs to another report") % {"id": existing.external_id}
+        )
 
 
 def _reporter_role(*, actor, assignments, source: str, area_code: str, located: bool) -> str:
@@ -281,57 +467,6 @@ def _chain(location: Location | None, city: Area | None) -> dict:
     }
 
 
-_FACILITY_DISTANCE = (
-    'ST_Distance("community_facility"."location"::geography, '
-    "ST_SetSRID(ST_MakePoint(%s, %s), 4326)::geography)"
-)
-
-
-def _check_facility(*, facility, category: Category, lon: float, lat: float, scope: Scope) -> int:
-    """The id of the facility a component report names, or InvalidInput with the reason."""
-    facility_id = facility.pk if isinstance(facility, Facility) else facility
-    if category.kind != CategoryKind.COMPONENT:
-        raise InvalidInput(
-            _("only a component (部件) report may name a facility; “%(category)s” is an event")
-            % {"category": category},
-            details={"facility": facility_id},
-        )
-    found = (
-        Facility.objects.filter(pk=facility_id)
-        .annotate(distance_m=RawSQL(_FACILITY_DISTANCE, [lon, lat], output_field=FloatField()))
-        .values("id", "code", "category_id", "category__name", "area_code", "distance_m")
-        .first()
-        if isinstance(facility_id, int) and not isinstance(facility_id, bool)
-        else None
-    )
-    if found is None or not scope.covers(found["area_code"]):
-        raise InvalidInput(
-            _("there is no facility %(id)s in your areas") % {"id": facility_id},
-            details={"facility": _("no such facility in your areas")},
-        )
-    if found["category_id"] != category.facility_category_id:
-        raise InvalidInput(
-            _("facility %(code)s is a %(kind)s, not a %(wanted)s")
-            % {"code": found["code"], "kind": found["category__name"], "wanted": category.name},
-            details={"facility": _("the facility is of another category")},
-        )
-    radius = max(category.duplicate_radius_m, FACILITY_RADIUS_MIN_M)
-    if found["distance_m"] > radius:
-        reason = _(
-            "facility %(code)s is %(distance).0f m from the reported point; it must be within "
-            "%(radius)d m"
-        ) % {"code": found["code"], "distance": found["distance_m"], "radius": radius}
-        raise InvalidInput(
-            reason, details={"facility": reason, "distance_m": round(found["distance_m"], 1)}
-        )
-    return found["id"]
-
-
-def _case_number(*, at: datetime, district_code: str) -> str:
-    year = timezone.localtime(at).year
-    return f"{year}{district_code}{sequence_next(key=f'incident:{year}:{district_code}'):06d}"
-
-
 def _events(
     *, incident: Incident, actor, role: str, at: datetime, routed: Route | None
 ) -> list[IncidentEvent]:
@@ -371,33 +506,6 @@ def _events(
     ]
 
 
-def _is_external_id_clash(exc: IntegrityError) -> bool:
-    diag = getattr(exc.__cause__, "diag", None)
-    return "external_id" in (getattr(diag, "constraint_name", None) or "")
-
-
-def _replay(*, existing: Incident, actor, access: CaseAccess | None) -> ReportResult:
-    """The answer to a report whose external id was seen before: the same case."""
-    actor_id = actor.pk if actor is not None else None
-    if existing.reporter_id != actor_id and not (actor is not None and actor.is_superuser):
-        raise Conflict(
-            _("the external id %(id)s belongs to another report") % {"id": existing.external_id}
-        )
-    return ReportResult(
-        incident=existing,
-        created=False,
-        duplicates=_visible(
-            incident_duplicates(
-                category=existing.category,
-                point=existing.location,
-                at=existing.reported_at,
-                exclude_id=existing.id,
-            ),
-            access,
-        ),
-    )
-
-
 def _visible(cases: list[Incident], access: CaseAccess | None) -> list[Incident]:
     if access is None:
         return cases
@@ -418,6 +526,377 @@ def _access(actor, assignments) -> CaseAccess | None:
         superuser=superuser,
         assignments=assignments,
     )
+
+
+def _facility_id(facility):
+    return facility.pk if isinstance(facility, Facility) else facility
+
+
+def _facilities_read(reports: list[_Report]) -> dict[int, dict]:
+    """The facility each component report names by id, with its distance in metres from the
+    reported point, by the report's index. One query (none when no report names one)."""
+    asking = [
+        report
+        for report in reports
+        if report.category.kind == CategoryKind.COMPONENT
+        and isinstance(_facility_id(report.facility), int)
+        and not isinstance(_facility_id(report.facility), bool)
+        and -(2**63) <= _facility_id(report.facility) < 2**63
+    ]
+    if not asking:
+        return {}
+    rows = _fetch(
+        _FACILITIES_SQL.format(
+            facility=Facility._meta.db_table, kind=FacilityCategory._meta.db_table
+        ),
+        [
+            [report.index for report in asking],
+            [_facility_id(report.facility) for report in asking],
+            [report.lon for report in asking],
+            [report.lat for report in asking],
+        ],
+    )
+    keys = ("id", "code", "category_id", "category__name", "area_code", "distance_m")
+    return {row[0]: dict(zip(keys, row[1:], strict=True)) for row in rows}
+
+
+def _check_facility(*, report: _Report, found: dict | None, scope: Scope) -> int:
+    """The id of the facility a component report names (`found`: as _facilities_read read
+    it), or InvalidInput with the reason."""
+    category = report.category
+    facility_id = _facility_id(report.facility)
+    if category.kind != CategoryKind.COMPONENT:
+        raise InvalidInput(
+            _("only a component (部件) report may name a facility; “%(category)s” is an event")
+            % {"category": category},
+            details={"facility": facility_id},
+        )
+    if found is None or not scope.covers(found["area_code"]):
+        raise InvalidInput(
+            _("there is no facility %(id)s in your areas") % {"id": facility_id},
+            details={"facility": _("no such facility in your areas")},
+        )
+    if found["category_id"] != category.facility_category_id:
+        raise InvalidInput(
+            _("facility %(code)s is a %(kind)s, not a %(wanted)s")
+            % {"code": found["code"], "kind": found["category__name"], "wanted": category.name},
+            details={"facility": _("the facility is of another category")},
+        )
+    radius = max(category.duplicate_radius_m, FACILITY_RADIUS_MIN_M)
+    if found["distance_m"] > radius:
+        reason = _(
+            "facility %(code)s is %(distance).0f m from the reported point; it must be within "
+            "%(radius)d m"
+        ) % {"code": found["code"], "distance": found["distance_m"], "radius": radius}
+        raise InvalidInput(
+            reason, details={"facility": reason, "distance_m": round(found["distance_m"], 1)}
+        )
+    return found["id"]
+
+
+def _is_external_id_clash(exc: IntegrityError) -> bool:
+    diag = getattr(exc.__cause__, "diag", None)
+    return "external_id" in (getattr(diag, "constraint_name", None) or "")
+
+
+def _each(reports: list[_Report], step) -> list[_Report]:
+    """`step` done for each report; a report it refuses keeps the error and drops out."""
+    kept = []
+    for report in reports:
+        try:
+            step(report)
+        except DomainError as exc:
+            report.error = exc
+        else:
+            kept.append(report)
+    return kept
+
+
+def _not_replayed(reports: list[_Report], actor) -> list[_Report]:
+    """The reports to file: those whose external id is new. A seen id answers with its case
+    (or 409 for another reporter's id); an id twice in the batch refuses the second."""
+    seen = _seen([report.external_id for report in reports if report.external_id is not None])
+    taken: set[str] = set()
+    kept = []
+    for report in reports:
+        if report.external_id is not None:
+            if report.external_id in taken:
+                report.error = Conflict(
+                    _("the external id %(id)s comes twice in this batch")
+                    % {"id": report.external_id},
+                    details={"external_id": _("already in this batch")},
+                )
+                continue
+            taken.add(report.external_id)
+            existing = seen.get(report.external_id)
+            if existing is not None:
+                try:
+                    _replay_allowed(existing=existing, actor=actor)
+                except Conflict as exc:
+                    report.error = exc
+                else:
+                    report.existing = existing
+                continue
+        kept.append(report)
+    return kept
+
+
+def _locate(reports: list[_Report]) -> list[_Report]:
+    """Each report's grid cell and chain (one statement for all), or the unlocated queue's
+    city (one query per report in no cell: such reports are few)."""
+    locations = locate_points(points=[(report.lon, report.lat) for report in reports])
+    for report, location in zip(reports, locations, strict=True):
+        report.location = location
+        if location is not None:
+            report.area_code = location.cell.code
+            report.district_code = (
+                location.district.code if location.district else report.area_code[:6]
+            )
+
+    def city(report: _Report) -> None:
+        if report.location is None:
+            report.city = _unlocated_city(Point(report.lon, report.lat, srid=4326))
+            report.area_code = report.city.code
+
+    return _each(reports, city)
+
+
+def _clocks(reports: list[_Report]) -> dict[tuple[int, datetime], StepClock | None]:
+    """The register step's clock of each report, by (category id, moment): worked out once
+    for the reports of a batch that share both."""
+    limits = _register_limits({report.category.id: report.category for report in reports})
+    calendar = calendar_for(min(report.at for report in reports))
+    clocks: dict[tuple[int, datetime], StepClock | None] = {}
+    for report in reports:
+        key = (report.category.id, report.at)
+        if key not in clocks:
+            clocks[key] = step_clock(
+                limit=limits.get(report.category.id), started_at=report.at, calendar=calendar
+            )
+    return clocks
+
+
+def _numbers(reports: list[_Report]) -> list[str]:
+    """The case numbers of the reports, in order: one block of the counter of each year and
+    district."""
+    keys = [
+        (
+            timezone.localtime(report.at).year,
+            report.district_code or report.area_code + UNLOCATED_DISTRICT_SUFFIX,
+        )
+        for report in reports
+    ]
+    wanted: dict[tuple[int, str], int] = defaultdict(int)
+    for key in keys:
+        wanted[key] += 1
+    # Counters are locked in a fixed order, so two batches of several districts queue behind
+    # each other instead of deadlocking.
+    following = {
+        key: sequence_next_block(key=f"incident:{key[0]}:{key[1]}", count=count)
+        for key, count in sorted(wanted.items())
+    }
+    numbers = []
+    for year, district in keys:
+        numbers.append(f"{year}{district}{following[(year, district)]:06d}")
+        following[(year, district)] += 1
+    return numbers
+
+
+def _incident(*, report: _Report, number: str, actor, clock: StepClock | None) -> Incident:
+    location, routed = report.location, report.routed
+    if routed is not None:
+        tier, holder_area, department = routed.tier, routed.area, routed.department
+    else:
+        tier, holder_area, department = AreaLevel.CITY, report.city, None
+    phone = report.reporter_phone
+    return Incident(
+        number=number,
+        source=report.source,
+        external_id=report.external_id,
+        category=report.category,
+        facility_id=report.facility_id,
+        location=Point(report.lon, report.lat, srid=4326),
+        address=report.address,
+        description=report.description,
+        grid_cell_id=location.cell.id if location is not None else None,
+        area_code=report.area_code,
+        district_code=report.district_code,
+        chain=_chain(location, report.city),
+        reporter=actor,
+        reporter_name=report.reporter_name,
+        reporter_phone_masked=pii.mask_phone(phone) if phone else "",
+        reporter_phone_ciphertext=pii.encrypt(phone) if phone else "",
+        status=Status.REPORTED,
+        tier=tier,
+        holder_area=holder_area,
+        department=department,
+        step=Step.REGISTER,
+        step_started_at=report.at,
+        step_warn_at=clock.warn_at if clock else None,
+        step_deadline=clock.deadline if clock else None,
+        escalation_count=len(routed.escalations) if routed is not None else 0,
+        reported_at=report.at,
+    )
+
+
+def _write(reports: list[_Report], actor) -> None:
+    """Number the reports and write their cases, history and photos: one statement for the
+    cases, one for the events, whatever their number."""
+    clocks = _clocks(reports)
+    for report, number in zip(reports, _numbers(reports), strict=True):
+        report.incident = _incident(
+            report=report,
+            number=number,
+            actor=actor,
+            clock=clocks[(report.category.id, report.at)],
+        )
+    Incident.objects.bulk_create([report.incident for report in reports])
+    for report in reports:
+        report.events = _events(
+            incident=report.incident,
+            actor=actor,
+            role=report.role,
+            at=report.at,
+            routed=report.routed,
+        )
+    IncidentEvent.objects.bulk_create([event for report in reports for event in report.events])
+    for report in reports:
+        if report.cleaned:
+            incident_photos_add(
+                actor=actor,
+                incident=report.incident,
+                files=report.cleaned,
+                stage=PhotoStage.REPORT,
+                event=report.events[0],
+            )
+
+
+def _find_duplicates(reports: list[_Report], written: list[_Report], access) -> None:
+    """The likely duplicates of every created or replayed report, as if the batch had been
+    filed one report after another: a report sees the cases its batch wrote before it."""
+    probes, answered = [], []
+    filed = 0
+    for report in reports:
+        if report.incident is not None:
+            incident = report.incident
+            probes.append(
+                DuplicateProbe(
+                    category=report.category,
+                    lon=report.lon,
+                    lat=report.lat,
+                    at=report.at,
+                    exclude_id=incident.pk,
+                    seen_written=filed,
+                )
+            )
+            filed += 1
+        elif report.existing is not None:
+            existing = report.existing
+            probes.append(
+                DuplicateProbe(
+                    category=existing.category,
+                    lon=existing.location.x,
+                    lat=existing.location.y,
+                    at=existing.reported_at,
+                    exclude_id=existing.id,
+                    seen_written=filed,
+                )
+            )
+        else:
+            continue
+        answered.append(report)
+    found = incident_duplicates_many(
+        probes=probes, written=[report.incident.pk for report in written]
+    )
+    for report, duplicates in zip(answered, found, strict=True):
+        report.duplicates = _visible(duplicates, access)
+
+
+def _intake(
+    *, actor, items: list, photos: list | None = None, retry: bool = True
+) -> list[_Report | InvalidInput]:
+    """Every report of `items` checked, and the good ones filed in one transaction; per item
+    its _Report (error set when refused, existing when replayed) or the InvalidInput of its
+    fields. `photos`: the uploads of each item (incident_report's)."""
+    now = timezone.now()
+    known = _categories_read([item.get("category") for item in items if isinstance(item, dict)])
+    results: list[_Report | InvalidInput] = []
+    for index, item in enumerate(items):
+        try:
+            report = _checked(index, item, known, now)
+        except InvalidInput as exc:
+            results.append(exc)
+            continue
+        if photos:
+            report.photos = list(photos[index])
+        results.append(report)
+    reports = [result for result in results if isinstance(result, _Report)]
+    if not reports:
+        return results
+    assignments = _assignments(actor) if actor is not None else ()
+    access = _access(actor, assignments)
+    scope = access.scope if access is not None else Scope(prefixes=(), everything=True)
+
+    pending = _locate(_not_replayed(reports, actor))
+
+    def role(report: _Report) -> None:
+        report.role = _reporter_role(
+            actor=actor,
+            assignments=assignments,
+            source=report.source,
+            area_code=report.area_code,
+            located=report.location is not None,
+        )
+
+    pending = _each(pending, role)
+    facilities = _facilities_read([report for report in pending if report.facility is not None])
+
+    def facility(report: _Report) -> None:
+        if report.facility is not None:
+            report.facility_id = _check_facility(
+                report=report, found=facilities.get(report.index), scope=scope
+            )
+        # Re-encoding photos costs the most CPU of a report: only once it may be filed.
+        if report.photos:
+            report.cleaned = photos_clean(report.photos)
+
+    pending = _each(pending, facility)
+    located = [report for report in pending if report.location is not None]
+    routes = route_many(
+        requests=[
+            RouteRequest(
+                category=report.category,
+                chain=report.location.as_dict(),
+                source=report.source,
+                description=report.description,
+            )
+            for report in located
+        ]
+    )
+    for report, routed in zip(located, routes, strict=True):
+        if isinstance(routed, InvalidInput):
+            report.error = routed
+        else:
+            report.routed = routed
+    pending = [report for report in pending if report.error is None]
+
+    try:
+        with transaction.atomic():
+            if pending:
+                _write(pending, actor)
+            _find_duplicates(reports, pending, access)
+    except IntegrityError as exc:
+        if not retry or not _is_external_id_clash(exc):
+            raise
+        # Another report with one of these ids committed while this intake was being written:
+        # once more, and that id is now one seen before.
+        return _intake(actor=actor, items=items, photos=photos, retry=False)
+    return results
+
+
+def _reporter_check(actor) -> None:
+    if actor is not None and not (actor.is_authenticated and actor.is_active):
+        raise Forbidden(_("sign in to report"))
 
 
 def incident_report(
@@ -444,125 +923,80 @@ def incident_report(
     nothing; a unique constraint makes two concurrent identical reports one case. Bad input
     gets 422 naming every wrong field; a point outside the actor's areas 403 (see the module
     docstring for who may report where)."""
-    if actor is not None and not (actor.is_authenticated and actor.is_active):
-        raise Forbidden(_("sign in to report"))
-    errors: dict[str, str] = {}
-    if source not in Source.values:
-        errors["source"] = _("source must be one of %(choices)s; got “%(source)s”") % {
-            "choices": ", ".join(Source.values),
-            "source": source,
+    _reporter_check(actor)
+    item = {
+        "source": source,
+        "category": category,
+        "lon": lon,
+        "lat": lat,
+        "description": description,
+        "address": address,
+        "facility": facility,
+        "external_id": external_id,
+        "reporter_name": reporter_name,
+        "reporter_phone": reporter_phone,
+        "at": at,
+    }
+    [report] = _intake(actor=actor, items=[item], photos=[photos])
+    if isinstance(report, InvalidInput):
+        raise report
+    if report.error is not None:
+        raise report.error
+    if report.existing is not None:
+        return ReportResult(incident=report.existing, created=False, duplicates=report.duplicates)
+    return ReportResult(incident=report.incident, created=True, duplicates=report.duplicates)
+
+
+def report_batch_size_check(*, count: int) -> None:
+    """InvalidInput naming the limit when a batch of `count` reports is too large."""
+    limit = settings.WANGGE_REPORT_BATCH_MAX
+    if count > limit:
+        reason = _("a batch may carry at most %(limit)d reports; got %(count)d") % {
+            "limit": limit,
+            "count": count,
         }
-    category = _category(category, errors)
-    description = _text(description, "description", errors, required=True)
-    address = _text(address, "address", errors, limit=_max_length("address"))
-    reporter_name = _text(
-        reporter_name, "reporter_name", errors, limit=_max_length("reporter_name")
+        raise InvalidInput(reason, details={"reports": reason})
+
+
+def incidents_report_batch(*, actor, reports: list[dict]) -> list[BatchOutcome]:
+    """File a batch of reports (a phone's offline queue, a forwarding of the hotline), each a
+    dict of incident_report's keyword arguments but photos (a batch carries none; add them
+    to the created cases afterwards). Every report gets what incident_report would give it
+    — created, existing (its external id seen before: that case, nothing written) or
+    rejected with the status and reason incident_report would raise —, in input order; the
+    good reports are written even when others are refused, all in one transaction. The same
+    external id twice in the batch: the second is refused (409). At most
+    WANGGE_REPORT_BATCH_MAX reports (422 beyond). Queries: a fixed number for the batch
+    whatever its size, plus one per report that lies in no grid cell (its city is looked
+    up; such reports are few) and those of storing photos (none in a batch)."""
+    _reporter_check(actor)
+    if not isinstance(reports, list | tuple):
+        raise InvalidInput(
+            _("reports must be a list of reports"), details={"reports": _("not a list")}
+        )
+    report_batch_size_check(count=len(reports))
+    return [
+        _outcome(index, result)
+        for index, result in enumerate(_intake(actor=actor, items=list(reports)))
+    ]
+
+
+def _outcome(index: int, result: _Report | InvalidInput) -> BatchOutcome:
+    error = result if isinstance(result, DomainError) else result.error
+    if error is not None:
+        details = error.details if isinstance(error.details, dict) else {}
+        return BatchOutcome(
+            index=index,
+            status=REJECTED,
+            http_status=error.status,
+            message=error.message,
+            errors={str(key): value for key, value in details.items()},
+        )
+    incident = result.existing or result.incident
+    return BatchOutcome(
+        index=index,
+        status=EXISTING if result.existing is not None else CREATED,
+        number=incident.number,
+        incident=incident,
+        duplicates=tuple(duplicate.number for duplicate in result.duplicates),
     )
-    reporter_phone = _phone(_text(reporter_phone, "reporter_phone", errors), errors)
-    if external_id is not None:
-        external_id = (
-            _text(
-                external_id, "external_id", errors, required=True, limit=_max_length("external_id")
-            )
-            or None
-        )
-    errors.update(coordinate_errors(lon=lon, lat=lat))
-    at = _moment(at, errors)
-    if errors:
-        raise InvalidInput("; ".join(errors.values()), details=errors)
-
-    assignments = _assignments(actor) if actor is not None else ()
-    access = _access(actor, assignments)
-    if external_id is not None:
-        existing = _seen(external_id)
-        if existing is not None:
-            return _replay(existing=existing, actor=actor, access=access)
-
-    point = Point(float(lon), float(lat), srid=4326)
-    location = locate_point(lon=lon, lat=lat)
-    city = _unlocated_city(point) if location is None else None
-    chain = _chain(location, city)
-    area_code = location.cell.code if location is not None else city.code
-    role = _reporter_role(
-        actor=actor,
-        assignments=assignments,
-        source=source,
-        area_code=area_code,
-        located=location is not None,
-    )
-    facility_id = None
-    if facility is not None:
-        facility_id = _check_facility(
-            facility=facility,
-            category=category,
-            lon=float(lon),
-            lat=float(lat),
-            scope=access.scope if access is not None else Scope(prefixes=(), everything=True),
-        )
-    # Re-encoding photos costs the most CPU of a report: only once the reporter may file it.
-    cleaned: list[CleanPhoto] = photos_clean(list(photos)) if photos else []
-
-    if location is not None:
-        routed: Route | None = route(
-            category=category, chain=chain, source=source, description=description
-        )
-        tier, holder_area, department = routed.tier, routed.area, routed.department
-        district_code = location.district.code if location.district else area_code[:6]
-    else:
-        routed = None
-        tier, holder_area, department = AreaLevel.CITY, city, None
-        district_code = ""
-    clock = step_clock(limit=_register_limit(category), started_at=at, calendar=calendar_for(at))
-    duplicates = incident_duplicates(category=category, point=point, at=at)
-
-    try:
-        with transaction.atomic():
-            incident = Incident(
-                number=_case_number(
-                    at=at, district_code=district_code or area_code + UNLOCATED_DISTRICT_SUFFIX
-                ),
-                source=source,
-                external_id=external_id,
-                category=category,
-                facility_id=facility_id,
-                location=point,
-                address=address,
-                description=description,
-                grid_cell_id=location.cell.id if location is not None else None,
-                area_code=area_code,
-                district_code=district_code,
-                chain=chain,
-                reporter=actor,
-                reporter_name=reporter_name,
-                reporter_phone_masked=pii.mask_phone(reporter_phone) if reporter_phone else "",
-                reporter_phone_ciphertext=pii.encrypt(reporter_phone) if reporter_phone else "",
-                status=Status.REPORTED,
-                tier=tier,
-                holder_area=holder_area,
-                department=department,
-                step=Step.REGISTER,
-                step_started_at=at,
-                step_warn_at=clock.warn_at if clock else None,
-                step_deadline=clock.deadline if clock else None,
-                escalation_count=len(routed.escalations) if routed is not None else 0,
-                reported_at=at,
-            )
-            incident.save(force_insert=True)
-            events = IncidentEvent.objects.bulk_create(
-                _events(incident=incident, actor=actor, role=role, at=at, routed=routed)
-            )
-            if cleaned:
-                incident_photos_add(
-                    actor=actor,
-                    incident=incident,
-                    files=cleaned,
-                    stage=PhotoStage.REPORT,
-                    event=events[0],
-                )
-    except IntegrityError as exc:
-        if external_id is None or not _is_external_id_clash(exc):
-            raise
-        # Another report with this id committed while this one was being written.
-        existing = Incident.objects.select_related("category").get(external_id=external_id)
-        return _replay(existing=existing, actor=actor, access=access)
-    return ReportResult(incident=incident, created=True, duplicates=_visible(duplicates, access))

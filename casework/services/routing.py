@@ -28,7 +28,8 @@ goes to its tier with no department, and that tier's dispatchers choose one.
 
 Cost: two queries — the candidate rules (filtered in SQL by category or group, by the
 prefixes of the case's area code and by source, so only the few rules that can match are
-read), and the chain's areas with the departments of the kind on them.
+read), and the chain's areas with the departments of the kind on them. route_many routes a
+batch of cases with the same two queries; route() is route_many for a batch of one.
 """
 
 from __future__ import annotations
@@ -145,25 +146,29 @@ _RULES_SQL = """
            rule.source, rule.keywords, rule.handling_tier,
            rule_kind.id, rule_kind.name,
            named.id, named.name, named.kind_id, named.area_id, named.phone, named.active,
-           named_kind.name
+           named_kind.name,
+           ARRAY(SELECT member.category_id FROM {members} AS member
+                 WHERE member.categorygroup_id = rule.group_id
+                   AND member.category_id = ANY(%(categories)s))
     FROM {rule} AS rule
     LEFT JOIN {kind} AS rule_kind ON rule_kind.id = rule.department_kind_id
     LEFT JOIN {department} AS named ON named.id = rule.department_id
     LEFT JOIN {kind} AS named_kind ON named_kind.id = named.kind_id
     WHERE rule.active
-      AND (rule.category_id = %(category)s
-           OR rule.group_id IN (SELECT categorygroup_id FROM {members} WHERE category_id = %(category)s)
+      AND (rule.category_id = ANY(%(categories)s)
+           OR rule.group_id IN (SELECT categorygroup_id FROM {members}
+                                WHERE category_id = ANY(%(categories)s))
            OR (rule.category_id IS NULL AND rule.group_id IS NULL))
       AND (rule.area_code = '' OR rule.area_code = ANY(%(prefixes)s))
-      AND (rule.source = '' OR rule.source = %(source)s)
+      AND (rule.source = '' OR rule.source = ANY(%(sources)s))
 """
 _AREAS_SQL = """
     SELECT area.id, area.code, area.name, area.level, area.parent_id,
-           department.id, department.name, department.phone
+           department.id, department.name, department.phone, department.kind_id
     FROM {area} AS area
     LEFT JOIN {department} AS department
            ON department.area_id = area.id AND department.active
-          AND department.kind_id = %(kind)s
+          AND department.kind_id = ANY(%(kinds)s)
     WHERE area.valid_to IS NULL AND area.code = ANY(%(codes)s)
     ORDER BY area.code, department.id
 """
@@ -186,33 +191,38 @@ def _department(values: list) -> Department:
     return Department.from_db(connection.alias, _DEPARTMENT_FIELDS, values)
 
 
-def matching_rules(
-    *, category: Category, area_code: str, source: str = "", description: str = ""
-) -> list[MatchedRule]:
-    """The active rules matching a case, most specific first. One query: the candidates are
-    filtered in SQL by category or group, area code prefix and source; keywords here."""
-    prefixes = sorted(
-        {area_code[:length] for length in _AREA_CODE_LENGTHS if length <= len(area_code)}
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _RULES_SQL.format(**_tables()),
-            {"category": category.id, "prefixes": prefixes, "source": source},
-        )
-        rows = cursor.fetchall()
-    matching = []
-    for row in rows:
-        (rule_id, position, category_id, group_id, code, rule_source, keywords, tier) = row[:8]
-        if not keywords_match(keywords, description):
-            continue
-        kind_id, kind_name = row[8:10]
-        named = None
-        if row[10] is not None:
-            named = _department(list(row[10:16]))
-            if kind_id is None:
-                kind_id, kind_name = named.kind_id, row[16]
-        matching.append(
-            MatchedRule(
+def _area_prefixes(area_code: str) -> set[str]:
+    """The codes a rule's area may have to hold a case of this area code."""
+    return {area_code[:length] for length in _AREA_CODE_LENGTHS if length <= len(area_code)}
+
+
+class _Rules:
+    """The active rules that can match any of a set of cases, read in one query (filtered in
+    SQL by category or group, area code prefix and source), then matched per case here."""
+
+    def __init__(self, *, category_ids: set[int], area_codes: set[str], sources: set[str]):
+        prefixes = sorted({prefix for code in area_codes for prefix in _area_prefixes(code)})
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _RULES_SQL.format(**_tables()),
+                {
+                    "categories": sorted(category_ids),
+                    "prefixes": prefixes,
+                    "sources": sorted(sources),
+                },
+            )
+            rows = cursor.fetchall()
+        # Each rule with the ids of the asked-for categories in its group.
+        self._rules: list[tuple[MatchedRule, frozenset[int]]] = []
+        for row in rows:
+            (rule_id, position, category_id, group_id, code, rule_source, keywords, tier) = row[:8]
+            kind_id, kind_name = row[8:10]
+            named = None
+            if row[10] is not None:
+                named = _department(list(row[10:16]))
+                if kind_id is None:
+                    kind_id, kind_name = named.kind_id, row[16]
+            rule = MatchedRule(
                 id=rule_id,
                 position=position,
                 category_id=category_id,
@@ -224,9 +234,43 @@ def matching_rules(
                 kind=_Kind(kind_id, kind_name) if kind_id is not None else None,
                 department=named,
             )
-        )
-    matching.sort(key=lambda rule: rule.specificity)
-    return matching
+            self._rules.append((rule, frozenset(row[17])))
+        self._candidates: dict[tuple[int, str, str], list[MatchedRule]] = {}
+
+    def matching(
+        self, *, category_id: int, area_code: str, source: str, description: str
+    ) -> list[MatchedRule]:
+        """The rules matching one case, most specific first."""
+        key = (category_id, area_code, source)
+        candidates = self._candidates.get(key)
+        if candidates is None:
+            prefixes = _area_prefixes(area_code)
+            candidates = sorted(
+                (
+                    rule
+                    for rule, members in self._rules
+                    if (
+                        rule.category_id == category_id
+                        or category_id in members
+                        or (rule.category_id is None and rule.group_id is None)
+                    )
+                    and (not rule.area_code or rule.area_code in prefixes)
+                    and (not rule.source or rule.source == source)
+                ),
+                key=lambda rule: rule.specificity,
+            )
+            self._candidates[key] = candidates
+        return [rule for rule in candidates if keywords_match(rule.keywords, description)]
+
+
+def matching_rules(
+    *, category: Category, area_code: str, source: str = "", description: str = ""
+) -> list[MatchedRule]:
+    """The active rules matching a case, most specific first. One query: the candidates are
+    filtered in SQL by category or group, area code prefix and source; keywords here."""
+    return _Rules(category_ids={category.id}, area_codes={area_code}, sources={source}).matching(
+        category_id=category.id, area_code=area_code, source=source, description=description
+    )
 
 
 def _category_kind(category: Category) -> _Kind | None:
@@ -242,49 +286,62 @@ def _tiers_from(tier: int) -> list[int]:
     return tiers
 
 
-def _chain_areas(
-    codes: list[str], kind: _Kind | None
-) -> tuple[dict[str, Area], dict[str, Department]]:
-    """The current areas with these codes, and on each the active department of `kind` with
-    the lowest id. One query."""
+@dataclass(frozen=True)
+class _ChainAreas:
+    """Current areas by code, and on each the active department of each asked-for kind with
+    the lowest id, by (area code, kind id)."""
+
+    areas: dict[str, Area]
+    departments: dict[tuple[str, int], Department]
+
+
+def _chain_areas(codes: set[str], kind_ids: set[int]) -> _ChainAreas:
+    """The current areas with these codes and their departments of these kinds. One query
+    (none for no codes)."""
+    areas: dict[str, Area] = {}
+    departments: dict[tuple[str, int], Department] = {}
+    if not codes:
+        return _ChainAreas(areas, departments)
     with connection.cursor() as cursor:
         cursor.execute(
-            _AREAS_SQL.format(**_tables()),
-            {"kind": kind.id if kind is not None else None, "codes": codes},
+            _AREAS_SQL.format(**_tables()), {"kinds": sorted(kind_ids), "codes": sorted(codes)}
         )
         rows = cursor.fetchall()
-    areas: dict[str, Area] = {}
-    departments: dict[str, Department] = {}
     for row in rows:
         code = row[1]
         if code not in areas:
             areas[code] = Area.from_db(connection.alias, _AREA_FIELDS, list(row[:5]))
-        if row[5] is not None and code not in departments:
-            department = _department([row[5], row[6], kind.id, row[0], row[7], True])
+        if row[5] is not None and (code, row[8]) not in departments:
+            department = _department([row[5], row[6], row[8], row[0], row[7], True])
             department.area = areas[code]
-            departments[code] = department
-    return areas, departments
+            departments[(code, row[8])] = department
+    return _ChainAreas(areas, departments)
 
 
-def _settle(
-    *,
-    chain: dict,
-    tier: int,
-    kind: _Kind | None,
-    named: Department | None = None,
-    rule_id: int | None = None,
-    escalations: tuple[Escalation, ...] = (),
-) -> Route:
-    """The route from `tier` upwards: the first tier that can handle the case."""
+def _tier_codes(chain: dict, tier: int) -> dict[int, str]:
+    """The chain's area code of `tier` and of every tier above it (where the chain has one)."""
     if tier not in TIER_KEYS:
         raise InvalidInput(
             _("%(tier)s is not a handling tier") % {"tier": tier}, details={"tier": tier}
         )
-    tiers = _tiers_from(tier)
-    codes = {t: chain[TIER_KEYS[t]]["code"] for t in tiers if chain.get(TIER_KEYS[t])}
-    areas, departments = _chain_areas(list(codes.values()), kind)
+    return {t: chain[TIER_KEYS[t]]["code"] for t in _tiers_from(tier) if chain.get(TIER_KEYS[t])}
+
+
+def _settle(
+    *,
+    codes: dict[int, str],
+    tier: int,
+    kind: _Kind | None,
+    known: _ChainAreas,
+    named: Department | None = None,
+    rule_id: int | None = None,
+    escalations: tuple[Escalation, ...] = (),
+) -> Route:
+    """The route from `tier` upwards (`codes`: _tier_codes of the chain from `tier`): the
+    first tier that can handle the case."""
+    areas = known.areas
     steps = list(escalations)
-    for current in tiers:
+    for current in _tiers_from(tier):
         code = codes.get(current)
         area = areas.get(code) if code else None
         if code is None:
@@ -299,8 +356,8 @@ def _settle(
             }
         elif kind is None:
             return Route(current, area, None, rule_id, tuple(steps))
-        elif code in departments:
-            return Route(current, area, departments[code], rule_id, tuple(steps))
+        elif (code, kind.id) in known.departments:
+            return Route(current, area, known.departments[(code, kind.id)], rule_id, tuple(steps))
         else:
             reason = _("no active %(kind)s department on %(tier)s %(code)s %(name)s") % {
                 "kind": kind.name,
@@ -323,28 +380,139 @@ def _settle(
     return Route(AreaLevel.CITY, city, None, rule_id, tuple(steps))
 
 
+@dataclass(frozen=True)
+class RouteRequest:
+    """A new case to route: its category, tier chain (the form stored in Incident.chain),
+    source and description."""
+
+    category: Category
+    chain: dict
+    source: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class _Decision:
+    """What the winning rule (or the category's defaults) says, before the chain is walked."""
+
+    codes: dict[int, str]
+    tier: int
+    kind: _Kind | None
+    named: Department | None
+    rule_id: int | None
+
+    @property
+    def key(self) -> tuple:
+        return (
+            tuple(self.codes.items()),
+            self.tier,
+            self.kind.id if self.kind else None,
+            self.named.id if self.named else None,
+            self.rule_id,
+        )
+
+
+def _decide(rules: _Rules, request: RouteRequest, area_code: str) -> _Decision:
+    category = request.category
+    matched = rules.matching(
+        category_id=category.id,
+        area_code=area_code,
+        source=request.source,
+        description=request.description,
+    )
+    if not matched:
+        tier = category.default_tier
+        return _Decision(
+            _tier_codes(request.chain, tier), tier, _category_kind(category), None, None
+        )
+    rule = matched[0]
+    return _Decision(
+        _tier_codes(request.chain, rule.handling_tier),
+        rule.handling_tier,
+        rule.kind or _category_kind(category),
+        rule.department,
+        rule.id,
+    )
+
+
+def route_many(*, requests: list[RouteRequest]) -> list[Route | InvalidInput]:
+    """Where each of many new cases goes, in order: the Route that route() gives for it, or
+    the InvalidInput it raises. Two queries for the whole set, whatever its size: the rules
+    that can match any of the cases, and the areas of all their chains with the departments
+    of every kind wanted on them; the rules are matched once per category, area code and
+    source, and a chain walked once per starting point."""
+    decisions: list[_Decision | InvalidInput] = []
+    area_codes: list[str | InvalidInput] = []
+    for request in requests:
+        try:
+            if request.source and request.source not in Source.values:
+                raise InvalidInput(_("unknown source “%(source)s”") % {"source": request.source})
+            area_codes.append(chain_area_code(request.chain))
+        except InvalidInput as exc:
+            area_codes.append(exc)
+    asked = [
+        (request, code)
+        for request, code in zip(requests, area_codes, strict=True)
+        if isinstance(code, str)
+    ]
+    rules = (
+        _Rules(
+            category_ids={request.category.id for request, _code in asked},
+            area_codes={code for _request, code in asked},
+            sources={request.source for request, _code in asked},
+        )
+        if asked
+        else None
+    )
+    for request, code in zip(requests, area_codes, strict=True):
+        if isinstance(code, InvalidInput):
+            decisions.append(code)
+            continue
+        try:
+            decisions.append(_decide(rules, request, code))
+        except InvalidInput as exc:
+            decisions.append(exc)
+    wanted = [decision for decision in decisions if isinstance(decision, _Decision)]
+    known = _chain_areas(
+        {code for decision in wanted for code in decision.codes.values()},
+        {decision.kind.id for decision in wanted if decision.kind is not None},
+    )
+    settled: dict[tuple, Route | InvalidInput] = {}
+    routes: list[Route | InvalidInput] = []
+    for decision in decisions:
+        if isinstance(decision, InvalidInput):
+            routes.append(decision)
+            continue
+        key = decision.key
+        if key not in settled:
+            try:
+                settled[key] = _settle(
+                    codes=decision.codes,
+                    tier=decision.tier,
+                    kind=decision.kind,
+                    known=known,
+                    named=decision.named,
+                    rule_id=decision.rule_id,
+                )
+            except InvalidInput as exc:
+                settled[key] = exc
+        routes.append(settled[key])
+    return routes
+
+
 def route(*, category: Category, chain: dict, source: str = "", description: str = "") -> Route:
     """Where a new case of `category` with this tier chain (the form stored in
     Incident.chain) goes: the most specific matching rule, or the category's defaults,
-    escalated tier by tier while a tier cannot handle it. Two queries."""
-    if source and source not in Source.values:
-        raise InvalidInput(_("unknown source “%(source)s”") % {"source": source})
-    rules = matching_rules(
-        category=category,
-        area_code=chain_area_code(chain),
-        source=source,
-        description=description,
+    escalated tier by tier while a tier cannot handle it. Two queries (route_many for a set
+    of one)."""
+    [routed] = route_many(
+        requests=[
+            RouteRequest(category=category, chain=chain, source=source, description=description)
+        ]
     )
-    if not rules:
-        return _settle(chain=chain, tier=category.default_tier, kind=_category_kind(category))
-    rule = rules[0]
-    return _settle(
-        chain=chain,
-        tier=rule.handling_tier,
-        kind=rule.kind or _category_kind(category),
-        named=rule.department,
-        rule_id=rule.id,
-    )
+    if isinstance(routed, InvalidInput):
+        raise routed
+    return routed
 
 
 def next_tier_route(*, incident: Incident, reason: str) -> Route:
@@ -366,10 +534,12 @@ def next_tier_route(*, incident: Incident, reason: str) -> Route:
             description=incident.description,
         )
         case_kind = (rules[0].kind if rules else None) or _category_kind(incident.category)
+    codes = _tier_codes(incident.chain, up)
     return _settle(
-        chain=incident.chain,
+        codes=codes,
         tier=up,
         kind=case_kind,
+        known=_chain_areas(set(codes.values()), {case_kind.id} if case_kind else set()),
         escalations=(Escalation(incident.tier, up, reason),),
     )
 

@@ -177,6 +177,9 @@ WANGGE_FACILITY_UPLOAD_MAX = env.int("WANGGE_FACILITY_UPLOAD_MAX", default=20 * 
 # common phone camera, decode to about 150 MB).
 WANGGE_PHOTO_MAX_BYTES = env.int("WANGGE_PHOTO_MAX_BYTES", default=10 * 1024 * 1024)
 WANGGE_PHOTO_MAX_PIXELS = env.int("WANGGE_PHOTO_MAX_PIXELS", default=50_000_000)
+# Most reports one batch intake (casework.services.report.incidents_report_batch) may carry:
+# a phone's offline queue or one forwarding of the 12345 hotline fits many times over.
+WANGGE_REPORT_BATCH_MAX = env.int("WANGGE_REPORT_BATCH_MAX", default=500)
 
 # Which of the five rating levels (1 非常不满意 … 5 非常满意, GB/T 39735) count as satisfied
 # in 窗口服务满意率.
