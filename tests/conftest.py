@@ -1,4 +1,6 @@
 import pytest
+from django.conf import settings
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from tests.factories import SquareCity, UserFactory
@@ -10,6 +12,15 @@ pytest_plugins = [
     "tests.fixtures.community",
     "tests.fixtures.casework",
 ]
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the system's language: a request in English (LocaleMiddleware
+    activates the language of the request in the thread) must not leak into the next test."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

@@ -85,7 +85,8 @@ def test_the_command_says_what_it_did(demo_people, work_calendar, settings, tmp_
     first, second = io.StringIO(), io.StringIO()
     call_command("casework_demo_seed", "--cases", "3", stdout=first)
     call_command("casework_demo_seed", "--cases", "3", stdout=second)
-    assert "5 demo cases filed" in first.getvalue()  # three, and two unlocated
-    assert "casework demo data ready" in first.getvalue()
-    assert "nothing changed" in second.getvalue()
+    # In the system's language (zh-hans).
+    assert "已生成 5 件演示案件" in first.getvalue()  # three, and two unlocated
+    assert "案件演示数据已就绪" in first.getvalue()
+    assert "案件演示数据已存在，未作改动" in second.getvalue()
     assert Incident.objects.count() == 5

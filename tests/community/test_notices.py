@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from community import pii
 from community.models import Notice, NoticeKind
@@ -23,6 +24,14 @@ ZONE = ZoneInfo("Asia/Shanghai")
 
 def at(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=ZONE)
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """A notice's text is written in the language active when it is issued: these tests
+    issue and read them in English."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from community.models import ApplicationStatus as S
@@ -194,7 +195,8 @@ def test_transition_table_helpers():
     assert len(allowed_moves(S.ACCEPTED, set(), superuser=True)) == 4
     assert move_refusal("accept", S.RECEIVED, set(COUNTER_ROLES)) is None
     assert move_refusal("nonsense", S.RECEIVED, set()) is not None
-    assert "issued" in str(move_refusal("issue", S.ISSUED, set(COUNTER_ROLES)))
+    with translation.override("en"):
+        assert "issued" in str(move_refusal("issue", S.ISSUED, set(COUNTER_ROLES)))
 
 
 def test_every_move_has_one_endpoint():
