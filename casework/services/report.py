@@ -30,16 +30,19 @@ incident_report is the same path with a batch of one.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.gis.db.models import GeometryField
 from django.contrib.gis.db.models.functions import Distance
 from django.contrib.gis.geos import Point
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, JSONField
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -48,7 +51,7 @@ from community.models import Facility, FacilityCategory
 from grid.errors import Conflict, DomainError, Forbidden, InvalidInput
 from grid.models import Area, AreaLevel, Assignment, Role
 from grid.scope import Scope
-from grid.selectors.locate import Location, coordinate_errors, locate_points
+from grid.selectors.locate import Location, coordinate_errors, locate_point, locate_points
 from grid.services.sequences import sequence_next_block
 
 from ..access import CaseAccess
@@ -644,7 +647,13 @@ def _not_replayed(reports: list[_Report], actor) -> list[_Report]:
 def _locate(reports: list[_Report]) -> list[_Report]:
     """Each report's grid cell and chain (one statement for all), or the unlocated queue's
     city (one query per report in no cell: such reports are few)."""
-    locations = locate_points(points=[(report.lon, report.lat) for report in reports])
+    # One point (incident_report): the single statement, cheaper than setting up the tiles'
+    # search for a set; both give the same answer.
+    locations = (
+        [locate_point(lon=reports[0].lon, lat=reports[0].lat)]
+        if len(reports) == 1
+        else locate_points(points=[(report.lon, report.lat) for report in reports])
+    )
     for report, location in zip(reports, locations, strict=True):
         report.location = location
         if location is not None:
@@ -739,6 +748,54 @@ def _incident(*, report: _Report, number: str, actor, clock: StepClock | None) -
     )
 
 
+@functools.cache
+def _db_type(column) -> str:
+    return column.db_type(connection)
+
+
+def _insert_rows(objects: list) -> None:
+    """Insert new instances of one model with one INSERT … SELECT FROM unnest (an array per
+    column), in order, and set their ids. bulk_create builds a placeholder and prepares each
+    value one by one: for a batch of 500 cases of 40-odd columns that cost more Python time
+    than PostgreSQL took to insert them (measured on the benchmark's 1,000,000 cases)."""
+    meta = type(objects[0])._meta
+    columns, arrays, names, selects, params = [], [], [], [], []
+    for column in meta.concrete_fields:
+        if column.primary_key:
+            continue
+        values = [column.pre_save(instance, True) for instance in objects]
+        name = f"c{len(columns)}"
+        columns.append(connection.ops.quote_name(column.column))
+        if isinstance(column, GeometryField):
+            arrays += ["%s::float8[]", "%s::float8[]"]
+            names += [f"{name}x", f"{name}y"]
+            params += [[value.x for value in values], [value.y for value in values]]
+            selects.append(f"ST_SetSRID(ST_MakePoint({name}x, {name}y), {column.srid})")
+        elif isinstance(column, JSONField):
+            arrays.append("%s::text[]")
+            names.append(name)
+            params.append([json.dumps(value, cls=column.encoder) for value in values])
+            selects.append(f"{name}::jsonb")
+        else:
+            arrays.append(f"%s::{_db_type(column)}[]")
+            names.append(name)
+            params.append(values)
+            selects.append(name)
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({', '.join(columns)}) "
+        f"SELECT {', '.join(selects)} "
+        f"FROM unnest({', '.join(arrays)}) WITH ORDINALITY AS row({', '.join(names)}, position) "
+        f"ORDER BY position RETURNING {connection.ops.quote_name(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [row[0] for row in cursor.fetchall()]
+    for instance, pk in zip(objects, ids, strict=True):
+        instance.pk = pk
+        instance._state.adding = False
+        instance._state.db = connection.alias
+
+
 def _write(reports: list[_Report], actor) -> None:
     """Number the reports and write their cases, history and photos: one statement for the
     cases, one for the events, whatever their number."""
@@ -750,7 +807,7 @@ def _write(reports: list[_Report], actor) -> None:
             actor=actor,
             clock=clocks[(report.category.id, report.at)],
         )
-    Incident.objects.bulk_create([report.incident for report in reports])
+    _insert_rows([report.incident for report in reports])
     for report in reports:
         report.events = _events(
             incident=report.incident,
@@ -759,7 +816,7 @@ def _write(reports: list[_Report], actor) -> None:
             at=report.at,
             routed=report.routed,
         )
-    IncidentEvent.objects.bulk_create([event for report in reports for event in report.events])
+    _insert_rows([event for report in reports for event in report.events])
     for report in reports:
         if report.cleaned:
             incident_photos_add(
@@ -777,33 +834,21 @@ def _find_duplicates(reports: list[_Report], written: list[_Report], access) -> 
     probes, answered = [], []
     filed = 0
     for report in reports:
-        if report.incident is not None:
-            incident = report.incident
-            probes.append(
-                DuplicateProbe(
-                    category=report.category,
-                    lon=report.lon,
-                    lat=report.lat,
-                    at=report.at,
-                    exclude_id=incident.pk,
-                    seen_written=filed,
-                )
-            )
-            filed += 1
-        elif report.existing is not None:
-            existing = report.existing
-            probes.append(
-                DuplicateProbe(
-                    category=existing.category,
-                    lon=existing.location.x,
-                    lat=existing.location.y,
-                    at=existing.reported_at,
-                    exclude_id=existing.id,
-                    seen_written=filed,
-                )
-            )
-        else:
+        case, seen_written = report.incident or report.existing, filed
+        if case is None:
             continue
+        if report.incident is not None:
+            filed += 1
+        probes.append(
+            DuplicateProbe(
+                category=case.category,
+                lon=case.location.x,
+                lat=case.location.y,
+                at=case.reported_at,
+                exclude_id=case.pk,
+                seen_written=seen_written,
+            )
+        )
         answered.append(report)
     found = incident_duplicates_many(
         probes=probes, written=[report.incident.pk for report in written]
