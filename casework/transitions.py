@@ -11,8 +11,15 @@ Roles of the tradition and who holds them here:
   the department the case was dispatched to;
 - superusers may make every move (administrators correcting a record).
 
-`check_move` is the one place that decides; the services in casework.services.workflow call
-it under a row lock and raise Conflict (409) with the current state when it refuses.
+`move_refusal` and `place_refusal` are the one place that decides; the services in
+casework.services.workflow call them under a row lock and raise Conflict (409) with the current
+state when the state or the case's place refuses, Forbidden (403) when the part does.
+
+The case's place: a report in no grid cell waits in the city's unlocated queue (see
+casework.services.report). The city's managers place it on the map (`locate`), after which it
+is routed like any located case. Registering or dispatching it before that is refused: the
+on-site check needs the inspector of a grid cell, so a case sent down the path without one
+could never be closed.
 """
 
 from __future__ import annotations
@@ -30,6 +37,10 @@ DISPATCHER = "dispatcher"  # 受理员 / 值班长 / 派遣员 of the holding ti
 HANDLER = "handler"  # 专业部门: a handler of the case's department
 INSPECTOR = "inspector"  # 监督员 / 网格员 of the case's grid cell
 
+# Where the case must lie for a move (Move.place; "" for anywhere).
+LOCATED = "located"  # in a grid cell
+UNLOCATED = "unlocated"  # in no grid cell: the unlocated queue
+
 # The role that dispatches on each tier.
 TIER_DISPATCHER_ROLE = {
     AreaLevel.COMMUNITY: Role.COMMUNITY_STAFF,
@@ -46,10 +57,14 @@ class Move:
     sources: frozenset[str]
     target: str | None  # None: the state does not change, or the service decides
     parts: frozenset[str]  # which of DISPATCHER / HANDLER / INSPECTOR may make it
+    place: str = ""  # LOCATED, UNLOCATED or "" (wherever the case lies)
+
+    def fits_place(self, *, located: bool) -> bool:
+        return not self.place or (self.place == LOCATED) == located
 
 
-def _move(name, label, sources, target, parts) -> Move:
-    return Move(name, label, frozenset(sources), target, frozenset(parts))
+def _move(name, label, sources, target, parts, place="") -> Move:
+    return Move(name, label, frozenset(sources), target, frozenset(parts), place)
 
 
 MOVES: dict[str, Move] = {
@@ -57,8 +72,31 @@ MOVES: dict[str, Move] = {
     for move in (
         _move("accept", gettext_lazy("accept"), {S.REPORTED}, S.ACCEPTED, {DISPATCHER}),
         _move("void", gettext_lazy("void"), {S.REPORTED, S.ACCEPTED}, S.VOIDED, {DISPATCHER}),
-        _move("register", gettext_lazy("register"), {S.ACCEPTED}, S.REGISTERED, {DISPATCHER}),
-        _move("dispatch", gettext_lazy("dispatch"), {S.REGISTERED}, S.DISPATCHED, {DISPATCHER}),
+        # 定位: a report of the unlocated queue placed in a grid cell and routed from there
+        _move(
+            "locate",
+            gettext_lazy("place on the map"),
+            {S.REPORTED, S.ACCEPTED, S.REGISTERED},
+            None,
+            {DISPATCHER},
+            UNLOCATED,
+        ),
+        _move(
+            "register",
+            gettext_lazy("register"),
+            {S.ACCEPTED},
+            S.REGISTERED,
+            {DISPATCHER},
+            LOCATED,
+        ),
+        _move(
+            "dispatch",
+            gettext_lazy("dispatch"),
+            {S.REGISTERED},
+            S.DISPATCHED,
+            {DISPATCHER},
+            LOCATED,
+        ),
         # one tier up (community → street → district → city), back to registration there
         _move(
             "escalate",
@@ -144,12 +182,17 @@ STEP_OF_STATE = {
 }
 
 
-def allowed_moves(status: str, parts: set[str], *, superuser: bool = False) -> list[Move]:
-    """The moves a person playing `parts` for a case may make from `status`, in table order."""
+def allowed_moves(
+    status: str, parts: set[str], *, superuser: bool = False, located: bool | None = None
+) -> list[Move]:
+    """The moves a person playing `parts` for a case may make from `status`, in table order;
+    with `located` (whether the case lies in a grid cell), those its place allows."""
     return [
         move
         for move in MOVES.values()
-        if status in move.sources and (superuser or move.parts & parts)
+        if status in move.sources
+        and (superuser or move.parts & parts)
+        and (located is None or move.fits_place(located=located))
     ]
 
 
@@ -166,3 +209,14 @@ def move_refusal(move_name: str, status: str, parts: set[str], *, superuser: boo
     if not superuser and not move.parts & parts:
         return _("your role may not %(move)s this case") % {"move": move.label}
     return None
+
+
+def place_refusal(move_name: str, *, cell_code: str | None) -> str | None:
+    """Why the case's place rules the move out (`cell_code`: its grid cell's code, None for a
+    case in no grid cell), or None when it does not."""
+    move = MOVES[move_name]
+    if move.fits_place(located=cell_code is not None):
+        return None
+    if cell_code is not None:
+        return _("the case already lies in grid cell %(cell)s") % {"cell": cell_code}
+    return _("the case lies in no grid cell: place the case on the map first")

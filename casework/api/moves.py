@@ -4,8 +4,9 @@ POST /api/casework/cases/<number>/<move>, answering the case as it is after the 
 The body carries `expected_status` (the status the client saw: a different current status is
 answered 409), a note and the move's own arguments; `handle`, `check_pass` and `check_fail`
 take photos as multipart `photos`. A case the user may not see is answered 404; a move the
-state allows but the user's part does not, 403; a move from the wrong state, or one that lost
-a race, 409 with the current status in `errors`; wrong input, 422.
+state allows but the user's part does not, 403; a move from the wrong state or place (a case in
+no grid cell is placed on the map, `locate`, before it is registered or dispatched), or one that
+lost a race, 409 with the current status in `errors`; wrong input, 422.
 """
 
 from __future__ import annotations
@@ -49,6 +50,14 @@ class CaseMoveInputSerializer(serializers.Serializer):
 
 class CaseReasonInputSerializer(CaseMoveInputSerializer):
     reason = serializers.CharField(max_length=2000, help_text="Required; kept in the history.")
+
+
+class CaseLocateInputSerializer(CaseMoveInputSerializer):
+    lon = serializers.FloatField(
+        help_text="Longitude (WGS84) of the place: it must lie in a current grid cell of your "
+        "areas."
+    )
+    lat = serializers.FloatField(help_text="Latitude (WGS84) of the place.")
 
 
 class CaseRegisterInputSerializer(CaseMoveInputSerializer):
@@ -111,6 +120,11 @@ def _reason(data, user) -> dict:
 MOVE_ENDPOINTS = {
     "accept": (CaseMoveInputSerializer, None, "受理: accept a report"),
     "void": (CaseReasonInputSerializer, _reason, "作废: void a report (not real, not ours)"),
+    "locate": (
+        CaseLocateInputSerializer,
+        lambda data, user: {"lon": data["lon"], "lat": data["lat"]},
+        "定位: place a case of the unlocated queue on the map; it is routed from its grid cell",
+    ),
     "register": (
         CaseRegisterInputSerializer,
         lambda data, user: {"category_id": data["category"]},

@@ -60,6 +60,7 @@ ORDERINGS = ("deadline", "reported_at", "-reported_at", "number")
 MOVE_ARGUMENTS: dict[str, tuple[str, ...]] = {
     "accept": (),
     "void": ("reason",),
+    "locate": ("lon", "lat"),
     "register": ("category_id",),
     "dispatch": ("department_id",),
     "escalate": ("reason",),
@@ -310,10 +311,14 @@ def case_get(*, user, number: str, access: CaseAccess | None = None) -> Incident
 
 
 def offered_moves(incident: Incident, parts: set[str], *, superuser: bool) -> list[Move]:
-    """The moves of the table this person may make now, less those the case's own flags
-    rule out (an extension decision with no extension asked, escalation above the city)."""
+    """The moves of the table this person may make now and the case's place allows (a case in
+    no grid cell is placed on the map, not registered or dispatched), less those the case's
+    own flags rule out (an extension decision with no extension asked, escalation above the
+    city)."""
     moves = []
-    for move in allowed_moves(incident.status, parts, superuser=superuser):
+    for move in allowed_moves(
+        incident.status, parts, superuser=superuser, located=incident.grid_cell_id is not None
+    ):
         if move.name in {"approve_extension", "reject_extension"} and not (
             incident.extension_requested
         ):

@@ -6,9 +6,10 @@ A move runs in one transaction and
    read after the lock);
 2. answers a case the actor may not see (casework.access) with NotFound (404), exactly as if
    it did not exist;
-3. asks the transition table: a move the case's state does not allow is a Conflict (409)
-   naming the current state; a move the state allows but none of the actor's parts for this
-   case does is Forbidden (403). Both carry details {"status": <current state>};
+3. asks the transition table: a move the case's state does not allow, or its place
+   (register and dispatch need a grid cell, locate needs none: transitions.place_refusal), is
+   a Conflict (409) naming the current state; a move both allow but none of the actor's parts
+   for this case does is Forbidden (403). Both carry details {"status": <current state>};
 4. refuses with Conflict (409, the current state in details) when the client says which
    state it saw (`expected_status`) and the case is no longer in it: a stale page, or a race
    lost to another user;
@@ -47,7 +48,15 @@ Decisions made here:
   the upper tier gets the full time of the step the case is in (the clock restarts).
 - Registration re-routes the case with the category it is registered under (an inspector's
   category may be corrected here), except that it never sends an escalated case back down
-  below the tier it was escalated to, and an unlocated case stays with the city.
+  below the tier it was escalated to.
+- A case in no grid cell (the city's unlocated queue) is neither registered nor dispatched
+  (409): nobody could check it on site, so it could never be closed. The city's managers
+  place it on the map (定位, incident_locate) with a point in a current grid cell of their
+  areas: the case takes that point, cell, codes and chain, and is routed as a report of that
+  point would have been (tier, holder, department, the routing's escalations recorded as
+  report intake records them). The case number is kept — numbers never change, so a located
+  case keeps the city's "00" district in its number — and the running step's clock runs on:
+  placing the case is part of the step it is in, not a new start.
 - Dispatch goes to an active department on the case's chain from the holding area down (the
   departments the case page offers); a department above the holding tier is reached by
   escalating. Without a department named, the routed one (Incident.department) is used.
@@ -69,6 +78,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from django.contrib.gis.geos import Point
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -77,6 +87,7 @@ from community.models import Facility, FacilityState
 from community.services.facilities import facility_set_state
 from grid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from grid.models import AreaLevel, Assignment, Department, Role
+from grid.selectors.locate import coordinate_errors, locate_point
 from grid.services.notifications import NotificationDraft, notifications_create_many
 from grid.workcalendar import CalendarError, WorkCalendar, add_working_hours, working_time_between
 
@@ -104,11 +115,14 @@ from ..transitions import (
     TIER_DISPATCHER_ROLE,
     Move,
     move_refusal,
+    place_refusal,
 )
 from .photos import incident_photos_add
-from .routing import next_tier_route, route
+from .routing import Route, next_tier_route, route
 
 SUPERUSER_ROLE = "superuser"
+# The role of the history rows the system writes itself (casework.services.report's too).
+SYSTEM_ROLE = "system"
 # The part an actor is recorded in when they play several, in this order.
 PART_ORDER = (DISPATCHER, HANDLER, INSPECTOR)
 PART_ROLE = {HANDLER: Role.DEPARTMENT_HANDLER, INSPECTOR: Role.GRID_INSPECTOR}
@@ -189,9 +203,13 @@ def _begin(
     move = MOVES[move_name]
     parts = access.parts(incident)
     refusal = move_refusal(move_name, incident.status, parts, superuser=access.superuser)
+    if refusal is not None and incident.status not in move.sources:
+        raise Conflict(refusal, details={"status": incident.status})
+    cell_code = incident.area_code if incident.grid_cell_id is not None else None
+    misplaced = place_refusal(move_name, cell_code=cell_code)
+    if misplaced is not None:
+        raise Conflict(misplaced, details={"status": incident.status, "grid_cell": cell_code})
     if refusal is not None:
-        if incident.status not in move.sources:
-            raise Conflict(refusal, details={"status": incident.status})
         raise Forbidden(refusal, details={"status": incident.status})
     if expected_status and expected_status != incident.status:
         raise Conflict(
@@ -554,6 +572,113 @@ def _reroute(m: _Move) -> None:
     after = _holder(incident)
     if after != before:
         m.data["holder"] = {"from": before, "to": after}
+
+
+def _point(lon, lat) -> Point:
+    errors = coordinate_errors(lon=lon, lat=lat)
+    if errors:
+        raise InvalidInput(
+            "; ".join(errors.values()), details={name: [error] for name, error in errors.items()}
+        )
+    return Point(float(lon), float(lat), srid=4326)
+
+
+def _routing_escalations(m: _Move, routed: Route) -> None:
+    """The routing's own steps up (no department on a tier), as report intake records them:
+    one "escalated" event each, by the system."""
+    IncidentEvent.objects.bulk_create(
+        [
+            IncidentEvent(
+                incident=m.incident,
+                action="escalated",
+                from_status=m.incident.status,
+                to_status=m.incident.status,
+                actor=None,
+                role=SYSTEM_ROLE,
+                at=m.at,
+                note=step.reason,
+                data={"from_tier": step.from_tier, "to_tier": step.to_tier, "automatic": True},
+            )
+            for step in routed.escalations
+        ]
+    )
+
+
+@transaction.atomic
+def incident_locate(
+    *,
+    actor,
+    incident_id: int,
+    expected_status: str | None = None,
+    note: str = "",
+    at=None,
+    lon=None,
+    lat=None,
+) -> Incident:
+    """定位: a case of the unlocated queue placed on the map at (lon, lat), which must lie in
+    a current grid cell of the actor's areas; it is routed from there and the new holder's
+    dispatchers are notified. See the module's decisions."""
+    m, _other = _begin(
+        actor=actor,
+        incident_id=incident_id,
+        move_name="locate",
+        expected_status=expected_status,
+        at=at,
+    )
+    incident = m.incident
+    point = _point(lon, lat)
+    location = locate_point(lon=point.x, lat=point.y)
+    if location is None:
+        message = _("the point lies in no grid cell")
+        raise InvalidInput(message, details={"lon": [message], "lat": [message]})
+    cell_code = location.cell.code
+    if not (m.access.superuser or m.access.scope.covers(cell_code)):
+        raise Forbidden(
+            _("the point lies in grid cell %(cell)s, outside your areas") % {"cell": cell_code},
+            details={"status": incident.status, "grid_cell": cell_code},
+        )
+    chain = location.as_dict()
+    routed = route(
+        category=incident.category,
+        chain=chain,
+        source=incident.source,
+        description=incident.description,
+    )
+    before = _holder(incident)
+    was_at = [incident.location.x, incident.location.y]
+    m.set(
+        location=point,
+        grid_cell_id=location.cell.id,
+        area_code=cell_code,
+        district_code=location.district.code if location.district else cell_code[:6],
+        chain=chain,
+        tier=routed.tier,
+        holder_area=routed.area,
+        department=routed.department,
+        escalation_count=incident.escalation_count + len(routed.escalations),
+    )
+    m.data.update(
+        {
+            "from": None,
+            "cell": cell_code,
+            "tier": routed.tier,
+            "department": routed.department.pk if routed.department else None,
+            "rule": routed.rule_id,
+            "holder": {"from": before, "to": _holder(incident)},
+            "point": {"from": was_at, "to": [point.x, point.y]},
+        }
+    )
+    _finish(m, note=note)
+    _routing_escalations(m, routed)
+    _notify(
+        m,
+        _dispatchers(incident),
+        kind="case_located",
+        title=_("Case %(number)s was placed on the map in grid cell %(cell)s, for %(area)s")
+        % {"number": incident.number, "cell": cell_code, "area": routed.area.name},
+        body=incident.description[:500],
+    )
+    return incident
 
 
 @transaction.atomic
@@ -1275,6 +1400,7 @@ def incident_merge(
 SERVICES: dict[str, Callable[..., Incident]] = {
     "accept": incident_accept,
     "void": incident_void,
+    "locate": incident_locate,
     "register": incident_register,
     "dispatch": incident_dispatch,
     "escalate": incident_escalate,
