@@ -244,6 +244,31 @@ def test_the_unlocated_queue_is_the_city_managers_alone(case_world, matrix, clie
     assert not visible_through_pages(client, matrix.unlocated)
 
 
+@pytest.mark.parametrize("actor", ["district-a", "street-a", "inspector-a", "handler-a"])
+def test_only_the_city_places_an_unlocated_case_on_the_map(case_world, matrix, client, actor):
+    case = matrix.unlocated
+    lon, lat = cell_centre(CELL_A)
+    data = {"expected_status": case.status, "lon": lon, "lat": lat}
+    answer = as_user(case_world, actor).post(
+        f"/api/casework/cases/{case.number}/locate", data, format="json"
+    )
+    assert answer.status_code == 404
+    client.force_login(case_world.user(actor))
+    assert client.post(f"/casework/cases/{case.number}/locate/", data).status_code == 404
+    case.refresh_from_db()
+    assert (case.grid_cell_id, case.area_code) == (None, "3605")
+    assert not case.events.exists()
+
+    placed = as_user(case_world, "city").post(
+        f"/api/casework/cases/{case.number}/locate", data, format="json"
+    )
+    assert placed.status_code == 200, placed.content
+    assert placed.json()["grid_cell"] == CELL_A
+    # Placed in district A, the case is district A's to see, and still not district B's.
+    assert visible_through_api(as_user(case_world, "district-a"), case)
+    assert not visible_through_api(as_user(case_world, "district-b"), case)
+
+
 def test_a_city_manager_sees_the_unlocated_queue(case_world, matrix, client):
     api = as_user(case_world, "city")
     assert visible_through_api(api, matrix.unlocated, matrix.photos["unlocated"])
