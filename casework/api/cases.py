@@ -259,7 +259,10 @@ class CaseDetailSerializer(CaseListSerializer):
     description = serializers.CharField()
     grid_cell = serializers.SerializerMethodField(help_text="Null for an unlocated report.")
     district_code = serializers.CharField()
-    chain = serializers.JSONField(help_text="Codes and names of the tiers at report time.")
+    chain = serializers.JSONField(
+        help_text="Codes and names of the tiers of the case's grid cell, as located at report "
+        "time or when the case was placed on the map."
+    )
     facility = CaseFacilityRefSerializer(allow_null=True)
     reporter = serializers.CharField(source="reporter.username", allow_null=True, default=None)
     reporter_name = serializers.CharField()

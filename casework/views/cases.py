@@ -1,6 +1,7 @@
 """Case pages (/casework/…): "my queue" and the list of all visible cases with their lights,
 and the case page — details, chain, history, photos through the protected endpoint, a small
-map, and the allowed moves as buttons with the fields each needs.
+map, and the allowed moves as buttons with the fields each needs (placing a case of the
+unlocated queue: a click on the map fills the coordinates, the user's areas drawn under it).
 
 Thin views: reads through casework.selectors.cases (a case the reader may not see is 404),
 every move through casework.services.workflow.incident_move. A refused move comes back to
@@ -34,7 +35,7 @@ PAGE_SIZE = 50
 # Moves a page shows as dangerous (red) buttons, and those it shows first.
 DANGER_MOVES = frozenset({"void", "check_fail", "return", "reject_extension"})
 PRIMARY_MOVES = frozenset(
-    {"accept", "register", "dispatch", "start", "handle", "check_pass", "close", "unpark"}
+    {"accept", "locate", "register", "dispatch", "start", "handle", "check_pass", "close", "unpark"}
 )
 CHAIN_ORDER = ("city", "district", "street", "community", "cell", "grid")
 CHAIN_LABELS = {
@@ -182,6 +183,7 @@ def _move_forms(detail: selectors.CaseDetail) -> list[dict]:
                 "category": "category_id" in arguments,
                 "extension": "amount" in arguments,
                 "into": "into_id" in arguments,
+                "place": "lon" in arguments,
                 "primary": move.name in PRIMARY_MOVES,
                 "danger": move.name in DANGER_MOVES,
             }
@@ -213,6 +215,7 @@ def case_page(request, number: str):
     incident = detail.incident
     _label_events(detail)
     forms = _move_forms(detail)
+    may_place = any(form["place"] for form in forms)
     return render(
         request,
         "casework/case.html",
@@ -221,6 +224,7 @@ def case_page(request, number: str):
             "incident": incident,
             "forms": forms,
             "may_merge": any(form["name"] == "merge" for form in forms),
+            "may_place": may_place,
             "chain": chain_rows(incident.chain),
             "categories": selectors.category_tree()
             if any(form["category"] for form in forms)
@@ -230,10 +234,21 @@ def case_page(request, number: str):
                 "lon": incident.location.x,
                 "lat": incident.location.y,
                 "cell": selectors.location_area(incident),
+                # where an unlocated case may be placed: the areas the report map draws
+                "areas": selectors.report_map_areas(user=request.user) if may_place else None,
             },
             **map_settings(),
         },
     )
+
+
+def _number(value: str) -> float | str:
+    """A typed number as a float; anything else as typed, for the move to name what is
+    wrong."""
+    try:
+        return float(value.strip())
+    except ValueError:
+        return value
 
 
 def _move_arguments(move: str, request) -> dict:
@@ -245,6 +260,9 @@ def _move_arguments(move: str, request) -> dict:
         arguments["reason"] = post.get("reason", "").strip()
     if "photos" in wanted:
         arguments["photos"] = request.FILES.getlist("photos")
+    for name in ("lon", "lat"):
+        if name in wanted:
+            arguments[name] = _number(post.get(name, ""))
     if "department_id" in wanted:
         value = post.get("department", "")
         arguments["department_id"] = int(value) if value.isdigit() else None

@@ -332,6 +332,43 @@ def test_unlocated_case_page_says_the_city_triages_it(case_world, client):
     assert 'data-move="accept"' in html
 
 
+def test_an_unlocated_case_is_placed_from_its_page(case_world, client):
+    case = make_case(case_world, cell=None, status=Status.ACCEPTED, source="hotline")
+    logged_in(client, case_world.user("city"))
+    html = client.get(case_url(case), **EN).content.decode()
+    place = html[html.index('data-move="locate"') :]
+    place = place[: place.index("</form>")]
+    assert re.search(r'id="lon-locate" name="lon" type="number" step="any"[^>]* required', place)
+    assert re.search(r'id="lat-locate" name="lat" type="number" step="any"[^>]* required', place)
+    assert "Click the map where the case lies" in place
+    assert 'data-move="register"' not in html
+    # The map draws the manager's cells to click in.
+    map_data = html[html.index('id="case-map-data"') :]
+    assert '"code": "360502001001001"' in map_data and '"code": "360521001001004"' in map_data
+    assert "casework/place.js" in html
+
+    url = f"/casework/cases/{case.number}/locate/"
+    wrong = client.post(url, {"expected_status": "accepted", "lon": "东经", "lat": "27.81"}, **EN)
+    assert "lon must be a number" in client.get(case_url(case), **EN).content.decode()
+    assert wrong.status_code == 302
+    nowhere = client.post(url, {"expected_status": "accepted", "lon": "113.9", "lat": "27.7"}, **EN)
+    assert nowhere.status_code == 302
+    assert "the point lies in no grid cell" in client.get(case_url(case), **EN).content.decode()
+    case.refresh_from_db()
+    assert case.grid_cell_id is None
+
+    lon, lat = cell_point(case_world.area("360521001001004"))
+    placed = client.post(
+        url, {"expected_status": "accepted", "lon": f"{lon:.6f}", "lat": f"{lat:.6f}"}, **EN
+    )
+    assert placed.status_code == 302 and placed["Location"] == case_url(case)
+    case.refresh_from_db()
+    assert case.area_code == "360521001001004" and case.status == Status.ACCEPTED
+    html = client.get(case_url(case), **EN).content.decode()
+    assert 'id="case-chain"' in html and 'id="case-unlocated"' not in html
+    assert 'data-action="locate"' in html and 'data-move="locate"' not in html
+
+
 def test_pages_send_anonymous_visitors_to_the_login_page(case_world, client):
     case = make_case(case_world)
     for url in ("/casework/report/", "/casework/queue/", case_url(case)):

@@ -2,21 +2,24 @@
 it (the device's location, then a tap on the map, a category found by search, a photo), the
 community's dispatcher sees it in the queue with its light and accepts, registers and
 dispatches it, the department's handler reports it handled with a photo, the inspector
-confirms it on site and the dispatcher closes it. Every request stays on the live server."""
+confirms it on site and the dispatcher closes it. And a city manager places a hotline case of
+the unlocated queue on the map with a click. Every request stays on the live server."""
 
 from __future__ import annotations
 
 import pytest
 
-from casework.models import Incident, Status
+from casework.models import Incident, Source, Status
 from grid.models import Role
 from tests.factories import UserFactory, assign
 from tests.fixtures.browser import login
 from tests.fixtures.casework import (
     REPORT_CELL,
+    UNLOCATED_POINT,
     build_report_world,
     catalogue_category,
     jpeg_bytes,
+    report_case,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -94,6 +97,8 @@ def test_report_dispatch_handle_check_and_close_in_the_browser(
     assert page.inner_text("#case-number") == incident.number
     assert status(page) == "reported"
     assert page.locator("#case-photos img").count() == 1
+    # The photo is loaded lazily: wait for it before reading its size.
+    page.wait_for_function("document.querySelector('#case-photos img').complete")
     assert page.evaluate("document.querySelector('#case-photos img').naturalWidth") == 320
     page.wait_for_selector('#case-map[data-ready="true"]')
 
@@ -160,4 +165,33 @@ def test_report_dispatch_handle_check_and_close_in_the_browser(
         "close",
     ]
     assert incident.photos.count() == 2
+    browser_log.assert_all_local()
+
+
+def test_a_city_manager_places_an_unlocated_case_with_a_click(
+    page, live_server, browser_log, work_calendar
+):
+    world = build_report_world()
+    case = report_case(world, lonlat=UNLOCATED_POINT, actor="city", source=Source.HOTLINE).incident
+    login(page, live_server, "report-city", PASSWORD, next_url=f"/casework/cases/{case.number}/")
+    page.wait_for_selector('#case-map[data-ready="true"]')
+    assert page.is_visible("#case-unlocated")
+    assert page.locator('[data-move="register"]').count() == 0
+
+    # The manager's cells are drawn; a click in the SW cell of community 360502001002.
+    cell = page.locator("#case-map path.area-360502001002003").bounding_box()
+    page.mouse.click(cell["x"] + cell["width"] / 2, cell["y"] + cell["height"] / 2)
+    page.wait_for_function("document.getElementById('lon-locate').value !== ''")
+    lon, lat = float(page.input_value("#lon-locate")), float(page.input_value("#lat-locate"))
+    assert 114.02 < lon < 114.03 and 27.80 < lat < 27.81
+    assert page.locator(".place-marker").count() == 1
+    page.fill("#note-locate", "按来电地址定位")
+    move(page, "locate")
+
+    assert status(page) == "reported"
+    assert page.locator("#case-unlocated").count() == 0
+    assert "360502001002003" in page.inner_text("#case-chain")
+    assert page.locator('#case-history tr[data-action="locate"]').count() == 1
+    case.refresh_from_db()
+    assert (case.area_code, case.holder_area.code) == ("360502001002003", "360502001")
     browser_log.assert_all_local()

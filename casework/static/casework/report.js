@@ -1,6 +1,6 @@
-/* The report form: the place from the device or a tap on the map, the category picker's
- * search, the facilities near the place for a component, the photo count. The form works
- * without this script (typed coordinates, a button for the facilities); the script only
+/* The report form: the place from the device or a tap on the map (place.js), the category
+ * picker's search, the facilities near the place for a component, the photo count. The form
+ * works without this script (typed coordinates, a button for the facilities); the script only
  * makes it quicker. Leaflet, set up by django-leaflet, calls window.wanggeReportMap. */
 (function () {
   "use strict";
@@ -14,9 +14,14 @@
   var facilityList = document.getElementById("facility-list");
   var facilityStatus = document.getElementById("facility-status");
   var findFacilities = document.getElementById("find-facilities");
-  var map = null;
-  var marker = null;
   var facilityRequest = 0;
+  var picker = window.wanggePlacePicker({
+    lonInput: lonInput,
+    latInput: latInput,
+    marker: { radius: 10, color: "#c8102e", weight: 3, fillColor: "#ffd43b", fillOpacity: 0.9,
+              className: "report-marker" },
+    onChange: function () { refreshFacilities(); },
+  });
 
   function text(key, values) {
     return config.text[key].replace(/%\((\w+)\)s/g, function (_, name) {
@@ -36,30 +41,9 @@
     return node;
   }
 
-  function place() {
-    var lon = parseFloat(lonInput.value), lat = parseFloat(latInput.value);
-    return isFinite(lon) && isFinite(lat) ? { lon: lon, lat: lat } : null;
-  }
-
-  function showMarker(zoom) {
-    var p = place();
-    if (!map || !p) return;
-    var latlng = L.latLng(p.lat, p.lon);
-    if (!marker) {
-      marker = L.circleMarker(latlng, { radius: 10, color: "#c8102e", weight: 3, fillColor: "#ffd43b",
-                                        fillOpacity: 0.9, className: "report-marker" }).addTo(map);
-    } else {
-      marker.setLatLng(latlng);
-    }
-    if (zoom) map.setView(latlng, Math.max(map.getZoom(), 16));
-    document.getElementById("report-map").setAttribute("data-placed", "true");
-  }
-
   function setPlace(lon, lat, message, zoom) {
-    lonInput.value = lon.toFixed(6);
-    latInput.value = lat.toFixed(6);
+    picker.set(lon, lat, zoom);
     placeStatus.textContent = message;
-    showMarker(zoom);
     refreshFacilities();
   }
 
@@ -78,12 +62,8 @@
       }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 });
     });
   }
-  [lonInput, latInput].forEach(function (input) {
-    input.addEventListener("change", function () { showMarker(true); refreshFacilities(); });
-  });
 
-  window.wanggeReportMap = function (leafletMap) {
-    map = leafletMap;
+  window.wanggeReportMap = function (map) {
     var areas = JSON.parse(document.getElementById("report-areas").textContent);
     var layer = L.geoJSON(areas, {
       interactive: false,
@@ -91,10 +71,10 @@
     }).addTo(map);
     var bounds = layer.getBounds();
     if (bounds.isValid()) map.fitBounds(bounds, { padding: [12, 12], maxZoom: 17 });
-    map.on("click", function (event) {
-      setPlace(event.latlng.lng, event.latlng.lat, text("picked"), false);
+    picker.attach(map, function () {
+      placeStatus.textContent = text("picked");
+      refreshFacilities();
     });
-    showMarker(true);
     document.getElementById("report-map").setAttribute("data-ready", "true");
   };
 
@@ -155,7 +135,7 @@
     var component = category && category.getAttribute("data-facility") === "1";
     facilityStep.hidden = !component;
     if (!component) { clearFacilities(); facilityStatus.textContent = ""; return; }
-    var p = place();
+    var p = picker.place();
     if (!p) return;
     var serial = ++facilityRequest;
     var url = new URL(config.facilitiesUrl, window.location.origin);
