@@ -4,12 +4,10 @@ register clock, facilities, idempotency (also under concurrency) and the report'
 from __future__ import annotations
 
 import io
-import threading
 from datetime import timedelta
 
 import pytest
 from django.contrib.gis.geos import Point
-from django.db import connection
 from django.utils import timezone, translation
 from PIL import Image
 
@@ -29,6 +27,7 @@ from community import pii
 from grid.errors import Conflict, Forbidden, InvalidInput
 from grid.models import Area, AreaLevel
 from grid.services.areas import area_import
+from tests.concurrency import at_once
 from tests.fixtures.casework import (
     REPORT_CELL,
     build_report_world,
@@ -400,24 +399,8 @@ def test_another_reporters_external_id_is_a_conflict(report_world):
 @pytest.mark.django_db(transaction=True)
 def test_two_identical_reports_at_once_make_one_case(work_calendar):
     world = build_report_world()
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def report():
-        try:
-            barrier.wait(timeout=10)
-            results.append(report_case(world, external_id="phone-race-0001"))
-        except Exception as exc:  # collected and asserted on below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=report) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert errors == []
+    results = at_once(*[lambda: report_case(world, external_id="phone-race-0001")] * 2)
+    assert not [result for result in results if isinstance(result, BaseException)], results
     assert sorted(result.created for result in results) == [False, True]
     assert results[0].incident.pk == results[1].incident.pk
     assert Incident.objects.filter(external_id="phone-race-0001").count() == 1

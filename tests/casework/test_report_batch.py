@@ -5,7 +5,6 @@ and the cost of a batch does not grow with its size."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -25,6 +24,7 @@ from casework.services.report import (
 from grid.errors import Forbidden, InvalidInput
 from grid.models import Sequence
 from grid.services.sequences import sequence_next, sequence_next_block
+from tests.concurrency import at_once
 from tests.fixtures.casework import (
     REPORT_CELL,
     build_report_world,
@@ -420,43 +420,20 @@ def test_a_batch_costs_the_same_queries_whatever_its_size(report_world):
 @pytest.mark.django_db(transaction=True)
 def test_a_batch_and_single_reports_at_once_take_unique_numbers(work_calendar):
     world = build_report_world()
-    barrier = threading.Barrier(3)
-    numbers: list[str] = []
-    errors: list[BaseException] = []
-    lock = threading.Lock()
 
     def batch():
-        try:
-            barrier.wait(timeout=10)
-            outcomes = incidents_report_batch(
-                actor=world.user("inspector-a"),
-                reports=[item(world, dx=0.0001 * index) for index in range(30)],
-            )
-            with lock:
-                numbers.extend(outcome.number for outcome in outcomes)
-        except BaseException as exc:  # collected and asserted on below
-            errors.append(exc)
-        finally:
-            connection.close()
+        outcomes = incidents_report_batch(
+            actor=world.user("inspector-a"),
+            reports=[item(world, dx=0.0001 * index) for index in range(30)],
+        )
+        return [outcome.number for outcome in outcomes]
 
     def singles():
-        try:
-            barrier.wait(timeout=10)
-            for _ in range(10):
-                incident = report_case(world).incident
-                with lock:
-                    numbers.append(incident.number)
-        except BaseException as exc:  # collected and asserted on below
-            errors.append(exc)
-        finally:
-            connection.close()
+        return [report_case(world).incident.number for _ in range(10)]
 
-    threads = [threading.Thread(target=call) for call in (batch, singles, singles)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert errors == []
+    results = at_once(batch, singles, singles)
+    assert not [result for result in results if isinstance(result, BaseException)], results
+    numbers = [number for result in results for number in result]
     assert len(numbers) == 50 == len(set(numbers))
     assert sorted(int(number[-6:]) for number in numbers) == list(range(1, 51))
     assert Incident.objects.count() == 50
@@ -466,39 +443,16 @@ def test_a_batch_and_single_reports_at_once_take_unique_numbers(work_calendar):
 def test_a_batch_racing_a_report_with_the_same_external_id(work_calendar):
     world = build_report_world()
     for round_ in range(3):
-        barrier = threading.Barrier(2)
-        results: list[object] = [None, None]
-
-        def batch(round_=round_, barrier=barrier, results=results):
-            try:
-                barrier.wait(timeout=10)
-                results[0] = incidents_report_batch(
-                    actor=world.user("inspector-a"),
-                    reports=[
-                        item(world, external_id=f"race-{round_}"),
-                        item(world, external_id=f"other-{round_}"),
-                    ],
-                )
-            except Exception as exc:  # asserted on below
-                results[0] = exc
-            finally:
-                connection.close()
-
-        def single(round_=round_, barrier=barrier, results=results):
-            try:
-                barrier.wait(timeout=10)
-                results[1] = report_case(world, external_id=f"race-{round_}")
-            except Exception as exc:  # asserted on below
-                results[1] = exc
-            finally:
-                connection.close()
-
-        threads = [threading.Thread(target=batch), threading.Thread(target=single)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-        outcomes, result = results
+        outcomes, result = at_once(
+            lambda round_=round_: incidents_report_batch(
+                actor=world.user("inspector-a"),
+                reports=[
+                    item(world, external_id=f"race-{round_}"),
+                    item(world, external_id=f"other-{round_}"),
+                ],
+            ),
+            lambda round_=round_: report_case(world, external_id=f"race-{round_}"),
+        )
         assert isinstance(outcomes, list), outcomes
         assert [outcome.status for outcome in outcomes][1] == CREATED
         raced = outcomes[0]

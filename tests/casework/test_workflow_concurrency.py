@@ -4,46 +4,18 @@ and the history holds exactly one event for the move."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from casework.models import Incident, IncidentEvent, Status
 from casework.services import workflow
 from grid.errors import Conflict
 from grid.models import Notification
+from tests.concurrency import at_once
 from tests.fixtures.casework import build_workflow_world, workflow_case
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = 5
-
-
-def race(first, second) -> list[object]:
-    """Run both callables in their own threads (and database connections), released at the
-    same instant; return what each returned or raised."""
-    barrier = threading.Barrier(2)
-    results: list[object] = [None, None]
-
-    def run(index, call):
-        try:
-            barrier.wait(5)
-            results[index] = call()
-        except Exception as exc:  # the test inspects what each side got
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(0, first)),
-        threading.Thread(target=run, args=(1, second)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
 
 
 def one_wins(results: list[object]) -> tuple[Incident, Conflict]:
@@ -74,7 +46,7 @@ def test_accept_against_void_one_wins(world):
     for _ in range(ROUNDS):
         case = workflow_case(world, Status.REPORTED)
         winner, loser = one_wins(
-            race(
+            at_once(
                 lambda pk=case.pk: workflow.incident_accept(
                     actor=holder, incident_id=pk, expected_status=Status.REPORTED
                 ),
@@ -97,7 +69,7 @@ def test_the_same_dispatch_twice_at_once(world):
     for _ in range(ROUNDS):
         case = workflow_case(world, Status.REGISTERED)
         _winner, loser = one_wins(
-            race(
+            at_once(
                 lambda pk=case.pk: workflow.incident_dispatch(actor=holder, incident_id=pk),
                 lambda pk=case.pk: workflow.incident_dispatch(actor=root, incident_id=pk),
             )
@@ -114,7 +86,7 @@ def test_the_department_returns_while_the_dispatcher_parks(world):
     for _ in range(ROUNDS):
         case = workflow_case(world, Status.IN_PROGRESS)
         winner, loser = one_wins(
-            race(
+            at_once(
                 lambda pk=case.pk: workflow.incident_return(
                     actor=handler, incident_id=pk, reason="非本部门职责"
                 ),
@@ -134,7 +106,7 @@ def test_one_extension_granted_once_when_approved_twice_at_once(world):
     for _ in range(ROUNDS):
         case = workflow_case(world, Status.IN_PROGRESS, extension_pending=True)
         winner, loser = one_wins(
-            race(
+            at_once(
                 lambda pk=case.pk: workflow.incident_approve_extension(
                     actor=holder, incident_id=pk
                 ),
@@ -159,7 +131,7 @@ def test_two_cases_merged_into_each_other_at_once(world):
         first = workflow_case(world, Status.REGISTERED)
         second = workflow_case(world, Status.REGISTERED)
         winner, loser = one_wins(
-            race(
+            at_once(
                 lambda a=first.pk, b=second.pk: workflow.incident_merge(
                     actor=holder, incident_id=a, into_id=b
                 ),

@@ -3,14 +3,12 @@ other gets 409 with the state the winner left, and the history holds exactly one
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 
 from community.models import Application, ApplicationEvent, Notice
 from community.services import applications as services
 from grid.errors import Conflict
+from tests.concurrency import at_once
 from tests.fixtures.applications import build_counter_world
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,38 +16,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ROUNDS = 5
 
 
-def race(first, second) -> list[object]:
-    """Run both callables in their own threads (and database connections), released at the
-    same instant; return what each returned or raised."""
-    barrier = threading.Barrier(2)
-    results: list[object] = [None, None]
-
-    def run(index, call):
-        try:
-            barrier.wait(5)
-            results[index] = call()
-        except Exception as exc:  # the test inspects what each side got
-            results[index] = exc
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(0, first)),
-        threading.Thread(target=run, args=(1, second)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
-
-
 def test_accept_against_refuse_one_wins(work_calendar):
     world = build_counter_world()
     clerk, officer = world.user("staff_a"), world.user("street_officer")
     for _ in range(ROUNDS):
         application = world.receive()
-        results = race(
+        results = at_once(
             lambda pk=application.pk: services.application_accept(actor=clerk, application_id=pk),
             lambda pk=application.pk: services.application_refuse(
                 actor=officer, application_id=pk, reason="材料不实"
@@ -80,7 +52,7 @@ def test_two_handlers_decide_at_once_one_wins(work_calendar):
         application = world.receive(world.forward_item)
         services.application_accept(actor=clerk, application_id=application.pk)
         services.application_forward(actor=clerk, application_id=application.pk)
-        results = race(
+        results = at_once(
             lambda pk=application.pk: services.application_approve(
                 actor=handler, application_id=pk
             ),
@@ -100,7 +72,7 @@ def test_two_handlers_decide_at_once_one_wins(work_calendar):
 
 def test_receipts_at_once_get_different_numbers(work_calendar):
     world = build_counter_world()
-    results = race(lambda: world.receive(), lambda: world.receive())
+    results = at_once(lambda: world.receive(), lambda: world.receive())
     assert all(isinstance(r, Application) for r in results), results
     numbers = sorted(r.number for r in results)
     assert numbers[0][-4:] == "0001" and numbers[1][-4:] == "0002"

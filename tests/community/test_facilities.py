@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime
 import math
 import re
-import threading
 
 import pytest
 from django.contrib.gis.geos import Point
@@ -34,6 +33,7 @@ from community.services.facilities import (
 )
 from grid.errors import Conflict, Forbidden, InvalidInput, NotFound
 from grid.models import Role
+from tests.concurrency import at_once
 from tests.factories import department
 from tests.fixtures.community import (
     assigned_user,
@@ -573,35 +573,12 @@ def test_admin_corrects_only_the_name(admin_client, square_city):
     assert (stored.name, stored.code) == ("新名", facility.code)
 
 
-def _at_once(*calls) -> list[object]:
-    """Run the calls in threads (each with its own database connection) released together;
-    their results or exceptions, in call order."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as error:  # the test inspects what each call raised
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=item) for item in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_two_users_change_the_state_at_once_one_wins(square_city):
     cell = square_city.cells["360502001001001"]
     facility = make_facility(cell=cell)
     users = [officer(square_city, cell.code, Role.GRID_INSPECTOR) for _ in range(2)]
-    results = _at_once(
+    results = at_once(
         *(
             lambda user=user: facility_set_state(
                 facility=Facility.objects.get(pk=facility.pk),
@@ -624,7 +601,7 @@ def test_registrations_at_once_get_different_serials(square_city):
     actor = officer(square_city, "360502")
     category = facility_category("0105")
     point = cell_point(square_city.cells["360502001001001"])
-    results = _at_once(
+    results = at_once(
         *(
             lambda: facility_register(actor=actor, category=category, location=point)
             for _ in range(3)
