@@ -1,6 +1,8 @@
 from django.contrib import admin
 from leaflet.admin import LeafletGeoAdmin
 
+from grid.admin import ReadOnlyAdmin
+
 from .models import (
     Category,
     CategoryDeadline,
@@ -80,19 +82,6 @@ class IncidentEventInline(admin.TabularInline):
     fields = readonly_fields
 
     def has_add_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Cases and their records change only through the services (casework.services)."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
         return False
 
 

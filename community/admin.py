@@ -1,6 +1,8 @@
 from django.contrib import admin
 from leaflet.admin import LeafletGeoAdmin
 
+from grid.admin import ReadOnlyAdmin
+
 from .models import (
     Application,
     ApplicationEvent,
@@ -19,19 +21,6 @@ from .models import (
     ServiceItem,
     ServiceMaterial,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """History and audit rows are append-only: nobody edits or deletes them here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(CareTag)

@@ -13,6 +13,20 @@ from .models import (
 from .services.areas import area_admin_save
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records that change only through the services (cases, applications) or never
+    (histories, audit rows): shown in the admin, not added, edited or deleted there."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class CurrentFilter(admin.SimpleListFilter):
     title = _("validity")
     parameter_name = "current"
