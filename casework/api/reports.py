@@ -8,6 +8,10 @@ the wrong field.
 POST /api/casework/reports/batch — many reports at once (a phone's offline queue, a hotline
 forwarding), JSON, through casework.services.report.incidents_report_batch: 200 with what
 became of each report in input order; a refused report does not stop the others.
+
+POST /api/casework/cases/<number>/photos — photos added to one's own report after it was
+filed (a batch carries none), multipart, through
+casework.services.photos.incident_report_photos_add: 201 with the case; until dispatch.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from rest_framework.views import APIView
 
 from ..models import Source
 from ..selectors import cases as selectors
+from ..services.photos import incident_report_photos_add
 from ..services.report import (
     CREATED,
     EXISTING,
@@ -31,6 +36,7 @@ from ..services.report import (
 )
 from .cases import (
     ERRORS,
+    NUMBER_PARAMETER,
     CaseDetailSerializer,
     CaseListSerializer,
     CaseworkApiMixin,
@@ -200,8 +206,8 @@ def _outcome_data(outcome) -> dict:
 
 
 class IncidentReportBatchApi(CaseworkApiMixin, APIView):
-    """Photos are not part of a batch, and there is no endpoint to add report photos to a
-    case afterwards: a report that needs its photos goes through POST /api/casework/reports."""
+    """Photos are not part of a batch: the reporter adds them to each case afterwards with
+    POST /api/casework/cases/<number>/photos."""
 
     parser_classes = [JSONParser]
 
@@ -267,7 +273,38 @@ class IncidentReportBatchApi(CaseworkApiMixin, APIView):
         return Response({**counts, "results": ordered})
 
 
+class ReportPhotosInputSerializer(serializers.Serializer):
+    photos = serializers.ListField(
+        child=serializers.FileField(),
+        allow_empty=False,
+        help_text="JPEG, PNG or WebP (multipart); checked by content and re-encoded.",
+    )
+
+
+class IncidentReportPhotosApi(CaseworkApiMixin, APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="casework_cases_photos_create",
+        summary="Add photos to your own report (until it is dispatched), e.g. after a batch",
+        parameters=[NUMBER_PARAMETER],
+        request={"multipart/form-data": ReportPhotosInputSerializer},
+        responses={201: CaseDetailSerializer, **ERRORS},
+    )
+    def post(self, request, number: str):
+        incident = selectors.case_get(user=request.user, number=number)
+        data = validated(ReportPhotosInputSerializer, request.data)
+        incident_report_photos_add(
+            actor=request.user, incident_id=incident.pk, files=data["photos"]
+        )
+        return Response(
+            detail_data(selectors.case_detail(user=request.user, number=number)),
+            status=status.HTTP_201_CREATED,
+        )
+
+
 urlpatterns = [
     path("reports", IncidentReportApi.as_view(), name="report"),
+    path("cases/<str:number>/photos", IncidentReportPhotosApi.as_view(), name="case-photos"),
     path("reports/batch", IncidentReportBatchApi.as_view(), name="report-batch"),
 ]

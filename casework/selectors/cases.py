@@ -89,6 +89,7 @@ EVENT_LABELS = {
     "reported": gettext_lazy("reported"),
     "escalated": gettext_lazy("escalated by the routing rules"),
     "merged_from": gettext_lazy("another case merged into this one"),
+    "photos_added": gettext_lazy("photos added to the report"),
 }
 
 

@@ -7,12 +7,17 @@ from collections.abc import Sequence
 
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from grid.errors import InvalidInput
+from grid.errors import Conflict, Forbidden, InvalidInput, NotFound
 
-from ..models import Incident, IncidentEvent, IncidentPhoto, PhotoStage
+from ..access import case_access
+from ..models import Incident, IncidentEvent, IncidentPhoto, PhotoStage, Status
 from ..photos import photos_clean
+
+# Until dispatch, the report is still being settled: its reporter may add photos to it.
+REPORT_PHOTO_STATES = frozenset({Status.REPORTED, Status.ACCEPTED, Status.REGISTERED})
 
 
 def incident_photos_add(
@@ -68,3 +73,49 @@ def incident_photos_add(
             photo.image.delete(save=False)
         raise
     return photos
+
+
+@transaction.atomic
+def incident_report_photos_add(*, actor, incident_id: int, files: Sequence) -> list[IncidentPhoto]:
+    """Photos added to a report after it was filed: what an inspector's phone sends once
+    batch intake has taken the reports it queued offline (a batch carries no photos), or a
+    reporter who took another picture. The reporter (or a superuser) may, while the case is
+    reported, accepted or registered; the photos are of the report stage, and the history
+    records them with the role the report was filed in. The case is locked while they are
+    added, so a move made at the same moment waits for them.
+
+    404 for a case the actor may not see, 403 for someone else's report, 409 once the case
+    is dispatched (with its status), 422 for no photos or a refused file (nothing stored)."""
+    incident = Incident.objects.select_for_update().filter(pk=incident_id).first()
+    if incident is None or not case_access(actor).may_see(incident):
+        raise NotFound(_("there is no such case in your areas"), details={"id": incident_id})
+    if not (actor.is_superuser or incident.reporter_id == actor.pk):
+        raise Forbidden(_("only the reporter may add photos to a report"))
+    if incident.status not in REPORT_PHOTO_STATES:
+        raise Conflict(
+            _("photos may be added to a report until it is dispatched; the case is %(status)s")
+            % {"status": incident.get_status_display()},
+            details={"status": incident.status},
+        )
+    if not files:
+        raise InvalidInput(
+            _("send at least one photo"), details={"photos": _("send at least one photo")}
+        )
+    reported_role = (
+        IncidentEvent.objects.filter(incident=incident, action="reported")
+        .values_list("role", flat=True)
+        .first()
+    )
+    event = IncidentEvent.objects.create(
+        incident=incident,
+        action="photos_added",
+        from_status=incident.status,
+        to_status=incident.status,
+        actor=actor,
+        role=reported_role or "",
+        at=timezone.now(),
+        data={"photos": len(files)},
+    )
+    return incident_photos_add(
+        actor=actor, incident=incident, files=files, stage=PhotoStage.REPORT, event=event
+    )
