@@ -32,12 +32,6 @@ CELL_A_COMMUNITY_2 = "360502001002001"
 CELL_B = "360521001001001"
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path
-
-
 @dataclass
 class Matrix:
     in_a: Incident

@@ -25,12 +25,6 @@ CELL_A_OTHER_COMMUNITY = "360502001002001"
 CELL_B = "360521001001001"
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path
-
-
 def as_user(world, name: str) -> APIClient:
     client = APIClient()
     client.force_authenticate(world.user(name))

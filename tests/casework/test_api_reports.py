@@ -18,12 +18,6 @@ EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 URL = "/api/casework/reports"
 
 
-@pytest.fixture
-def media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path
-
-
 def as_user(world, name: str) -> APIClient:
     client = APIClient()
     client.force_authenticate(world.user(name))
