@@ -6,32 +6,28 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from django.urls import path
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from grid.errors import InvalidInput
+
 from ..selectors.indicators import (
     METRIC_NAMES,
     case_indicators,
     indicator_subject,
+    moment_parse,
     period_bounds,
 )
 
 
 def _moment(value: str) -> date | datetime:
     try:
-        parsed = parse_datetime(value) if "T" in value or " " in value else parse_date(value)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise serializers.ValidationError(
-            _("“%(value)s” is not a date (YYYY-MM-DD) or a date and time (ISO 8601)")
-            % {"value": value}
-        )
-    return parsed
+        return moment_parse(value)
+    except InvalidInput as error:
+        raise serializers.ValidationError(error.message) from error
 
 
 class IndicatorFilterSerializer(serializers.Serializer):

@@ -71,6 +71,7 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from grid.errors import InvalidInput, NotFound
@@ -334,6 +335,20 @@ def indicator_subject(
     if not visible:
         raise NotFound(_("there is no inspector %(id)s") % {"id": inspector_id})
     return inspector_subject(inspector, scope=None if inspector.pk == user.pk else scope)
+
+
+def moment_parse(value: str) -> date | datetime:
+    """A period's end as given (YYYY-MM-DD, or an ISO 8601 date and time), or InvalidInput."""
+    try:
+        parsed = parse_datetime(value) if "T" in value or " " in value else parse_date(value)
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise InvalidInput(
+            _("“%(value)s” is not a date (YYYY-MM-DD) or a date and time (ISO 8601)")
+            % {"value": value}
+        )
+    return parsed
 
 
 def period_bounds(start: date | datetime, end: date | datetime) -> tuple[datetime, datetime]:

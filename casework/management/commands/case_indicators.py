@@ -5,11 +5,9 @@ inspector over [from, to)."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from casework.selectors.indicators import (
@@ -18,23 +16,11 @@ from casework.selectors.indicators import (
     case_indicators,
     department_subject,
     inspector_subject,
+    moment_parse,
     period_bounds,
 )
 from grid.errors import InvalidInput
 from grid.models import Area, Department
-
-
-def _moment(value: str) -> date | datetime:
-    try:
-        parsed = parse_datetime(value) if "T" in value or " " in value else parse_date(value)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise CommandError(
-            _("“%(value)s” is not a date (YYYY-MM-DD) or a date and time (ISO 8601)")
-            % {"value": value}
-        )
-    return parsed
 
 
 def report_as_dict(report: IndicatorReport) -> dict:
@@ -104,7 +90,7 @@ class Command(BaseCommand):
             area=options["area"], department=options["department"], inspector=options["inspector"]
         )
         try:
-            first, last = period_bounds(_moment(start), _moment(end))
+            first, last = period_bounds(moment_parse(start), moment_parse(end))
             report = case_indicators(subject=subject, start=first, end=last)
         except InvalidInput as error:
             raise CommandError(error.message) from error
