@@ -70,7 +70,14 @@ from ..models import (
 from ..photos import CleanPhoto, photos_clean
 from ..selectors.duplicates import DuplicateProbe, incident_duplicates_many
 from .photos import incident_photos_add
-from .routing import Route, RouteRequest, route_many
+from .routing import (
+    SUPERUSER_ROLE,
+    SYSTEM_ROLE,
+    Route,
+    RouteRequest,
+    escalation_events,
+    route_many,
+)
 
 # A facility named by a component report must lie this close to the reported point, or
 # within the category's duplicate radius when that is wider: phone positions are often tens
@@ -90,8 +97,6 @@ STAFF_ROLE_ORDER = (
     Role.DEPARTMENT_HANDLER,
     Role.GRID_INSPECTOR,
 )
-SYSTEM_ROLE = "system"
-SUPERUSER_ROLE = "superuser"
 UNLOCATED_DISTRICT_SUFFIX = "00"
 
 # The fields of one report of a batch (incident_report's keyword arguments but the photos).
@@ -492,21 +497,9 @@ def _events(
             "rule": routed.rule_id if routed is not None else None,
         },
     )
-    escalations = routed.escalations if routed is not None else ()
-    return [reported] + [
-        IncidentEvent(
-            incident=incident,
-            action="escalated",
-            from_status=Status.REPORTED,
-            to_status=Status.REPORTED,
-            actor=None,
-            role=SYSTEM_ROLE,
-            at=at,
-            note=step.reason,
-            data={"from_tier": step.from_tier, "to_tier": step.to_tier, "automatic": True},
-        )
-        for step in escalations
-    ]
+    if routed is None:
+        return [reported]
+    return [reported, *escalation_events(routed, incident=incident, status=Status.REPORTED, at=at)]
 
 
 def _visible(cases: list[Incident], access: CaseAccess | None) -> list[Incident]:

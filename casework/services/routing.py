@@ -43,7 +43,15 @@ from django.utils.translation import gettext as _
 from grid.errors import Conflict, InvalidInput
 from grid.models import Area, AreaLevel, Department, DepartmentKind
 
-from ..models import HANDLING_TIERS, Category, CategoryGroup, Incident, RoutingRule, Source
+from ..models import (
+    HANDLING_TIERS,
+    Category,
+    CategoryGroup,
+    Incident,
+    IncidentEvent,
+    RoutingRule,
+    Source,
+)
 
 # The chain's key (casework.Incident.chain) of each handling tier, lowest first.
 TIER_KEYS: dict[int, str] = {
@@ -114,6 +122,31 @@ class MatchedRule:
         breadth = 0 if self.category_id else 1 if self.group_id else 2
         has_condition = bool(self.source or self.keywords.strip())
         return (breadth, -len(self.area_code), 0 if has_condition else 1, self.position, self.id)
+
+
+# The roles recorded in the history for what the system does on its own, and for a
+# superuser's actions (report intake and the moves both write them).
+SYSTEM_ROLE = "system"
+SUPERUSER_ROLE = "superuser"
+
+
+def escalation_events(routed: Route, *, incident: Incident, status: str, at) -> list:
+    """The routing's own steps up (no department on a tier) as history rows, unsaved: one
+    "escalated" event each, by the system."""
+    return [
+        IncidentEvent(
+            incident=incident,
+            action="escalated",
+            from_status=status,
+            to_status=status,
+            actor=None,
+            role=SYSTEM_ROLE,
+            at=at,
+            note=step.reason,
+            data={"from_tier": step.from_tier, "to_tier": step.to_tier, "automatic": True},
+        )
+        for step in routed.escalations
+    ]
 
 
 def tier_label(tier: int) -> str:

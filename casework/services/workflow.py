@@ -118,11 +118,14 @@ from ..transitions import (
     place_refusal,
 )
 from .photos import incident_photos_add
-from .routing import Route, next_tier_route, route
+from .routing import (
+    SUPERUSER_ROLE,
+    Route,
+    escalation_events,
+    next_tier_route,
+    route,
+)
 
-SUPERUSER_ROLE = "superuser"
-# The role of the history rows the system writes itself (casework.services.report's too).
-SYSTEM_ROLE = "system"
 # The part an actor is recorded in when they play several, in this order.
 PART_ORDER = (DISPATCHER, HANDLER, INSPECTOR)
 PART_ROLE = {HANDLER: Role.DEPARTMENT_HANDLER, INSPECTOR: Role.GRID_INSPECTOR}
@@ -584,23 +587,9 @@ def _point(lon, lat) -> Point:
 
 
 def _routing_escalations(m: _Move, routed: Route) -> None:
-    """The routing's own steps up (no department on a tier), as report intake records them:
-    one "escalated" event each, by the system."""
+    """The routing's own steps up, as report intake records them."""
     IncidentEvent.objects.bulk_create(
-        [
-            IncidentEvent(
-                incident=m.incident,
-                action="escalated",
-                from_status=m.incident.status,
-                to_status=m.incident.status,
-                actor=None,
-                role=SYSTEM_ROLE,
-                at=m.at,
-                note=step.reason,
-                data={"from_tier": step.from_tier, "to_tier": step.to_tier, "automatic": True},
-            )
-            for step in routed.escalations
-        ]
+        escalation_events(routed, incident=m.incident, status=m.incident.status, at=m.at)
     )
 
 
