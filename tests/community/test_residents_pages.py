@@ -336,6 +336,8 @@ def test_counter_staff_find_reveal_and_register_in_chromium(page, live_server, b
 
     # Reveal: open the panel, the purpose field takes the focus, Enter submits.
     page.click("#reveal-id summary")
+    # The details element's toggle event, which moves the focus, comes in a task of its own.
+    page.wait_for_function("document.activeElement.id === 'purpose-id_number'", timeout=5000)
     assert page.evaluate("document.activeElement.id") == "purpose-id_number"
     page.keyboard.type("核验身份办理高龄津贴")
     with page.expect_navigation():
